@@ -1,0 +1,221 @@
+"""The orchestrating side: the comparison's virtualenv, the databases, the worker and daphne processes, and
+one driver process per contender. Everything started here is stopped when the session ends."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import redis
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+LOGS = ROOT / "bench" / ".logs"
+UT_VENV = ROOT / "bench" / ".venvs" / "user-tasks"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
+# What django-user-tasks 4.0.0 supports (Django 4.2 and 5.2), with this project's Celery and psycopg.
+UT_REQUIREMENTS = [
+    "django-user-tasks==4.0.0",
+    "Django>=5.2,<5.3",
+    f"celery[redis]=={version('celery')}",
+    f"psycopg[binary]=={version('psycopg')}",
+]
+
+
+@dataclass
+class Contender:
+    key: str
+    label: str
+    python: Path
+    app: str
+    settings: str | None = None
+    database: str | None = None
+
+
+def contenders(keys: list[str], install: bool) -> dict[str, Contender]:
+    here = Path(sys.executable)
+    known = {
+        "plain": Contender("plain", "plain Celery", here, "bench.plain_app"),
+        "rt": Contender("rt", "django-realtime-tasks", here, "bench.rt_app", "bench.settings", "bench_rt"),
+    }
+    if "ut" in keys:
+        python = user_tasks_venv(install)
+        if python is None:
+            print("!!! django-user-tasks SKIPPED: bench/.venvs/user-tasks is not installed, and --quick")
+            print("!!! installs nothing (run any benchmark without --quick once to install it).")
+        else:
+            known["ut"] = Contender(
+                "ut", "django-user-tasks", python, "bench.ut_app", "bench.ut_settings", "bench_ut"
+            )
+    return {key: known[key] for key in keys if key in known}
+
+
+def user_tasks_venv(install: bool) -> Path | None:
+    """bench/.venvs/user-tasks, installed from PyPI once (again when the requirements change)."""
+    python = UT_VENV / "bin" / "python"
+    stamp = UT_VENV / ".installed"
+    wanted = "\n".join(UT_REQUIREMENTS)
+    if stamp.exists() and stamp.read_text() == wanted:
+        return python
+    if not install:
+        return None
+    base = getattr(sys, "_base_executable", None) or shutil.which("python3.12") or sys.executable
+    print(f">>> installing {' '.join(UT_REQUIREMENTS)} into {UT_VENV.relative_to(ROOT)}", flush=True)
+    subprocess.run([base, "-m", "venv", "--clear", str(UT_VENV)], check=True)
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, *UT_REQUIREMENTS], check=True)
+    stamp.write_text(wanted)
+    return python
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def recreate_database(name: str) -> None:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def stop(process: subprocess.Popen[Any], timeout: float = 30) -> None:
+    """Stop a process this module started (in a session of its own), and whatever is left in its group."""
+    if process.poll() is None:
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+class Session:
+    """Fresh databases and Redis db, a prefork worker (concurrency 2) per contender, one daphne, and the
+    drivers. ``ask(contender, command, ...)`` runs a command in a contender's driver."""
+
+    def __init__(self, contenders: dict[str, Contender]) -> None:
+        self.contenders = contenders
+        self.drivers: dict[str, subprocess.Popen[str]] = {}
+        self.versions: dict[str, Any] = {}
+        self.stack = contextlib.ExitStack()
+
+    def __enter__(self) -> Session:
+        try:
+            self._start()
+        except BaseException:
+            self.stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stack.close()
+
+    def env(self, contender: Contender, **extra: str) -> dict[str, str]:
+        env = {**os.environ, "BENCH_REDIS_URL": REDIS_URL, **extra}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        if contender.settings:
+            env["DJANGO_SETTINGS_MODULE"] = contender.settings
+        return env
+
+    def spawn(
+        self, name: str, command: list[str], env: dict[str, str], **options: Any
+    ) -> subprocess.Popen[Any]:
+        log = self.stack.enter_context(open(LOGS / f"{name}.log", "w"))  # noqa: SIM115
+        options.setdefault("stdout", log)
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=log, start_new_session=True, **options)
+        self.stack.callback(stop, process)
+        return process
+
+    def _start(self) -> None:
+        LOGS.mkdir(parents=True, exist_ok=True)
+        # 1,000 WebSocket clients and their server: raise the soft limit of open files for every child.
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        broker = redis.Redis.from_url(REDIS_URL)
+        broker.flushdb()
+        for c in self.contenders.values():
+            if c.database:
+                recreate_database(c.database)
+                migrate = [str(c.python), "-m", "django", "migrate", "-v", "0"]
+                subprocess.run(migrate, cwd=ROOT, env=self.env(c), check=True)
+        workers = {}
+        for c in self.contenders.values():
+            command = [str(c.python), "-m", "celery", "-A", c.app, "worker", "--pool", "prefork"]
+            command += ["--concurrency", "2", "--loglevel", "warning", "-n", f"bench-{c.key}@%h"]
+            command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+            workers[c.key] = self.spawn(f"worker-{c.key}", command, self.env(c))
+        extra = {}
+        if "rt" in self.contenders:
+            port = free_port()
+            command = [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "bench.asgi:application",
+            ]
+            daphne = self.spawn("daphne", command, self.env(self.contenders["rt"]))
+            extra = {"BENCH_DAPHNE_PORT": str(port), "BENCH_DAPHNE_PID": str(daphne.pid)}
+            self._wait(lambda: _listening(port), daphne, "daphne")
+        for key, worker in workers.items():
+            self._wait(lambda key=key: broker.exists(f"bench:ready:{key}"), worker, f"worker {key}")
+        for c in self.contenders.values():
+            command = [str(c.python), "-m", "bench.driver", c.key]
+            pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True, "bufsize": 1}
+            self.drivers[c.key] = self.spawn(f"driver-{c.key}", command, self.env(c, **extra), **pipes)
+        for key in self.drivers:
+            self.versions[key] = self._answer(key)
+
+    def _wait(self, ready: Any, process: subprocess.Popen[Any], name: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start: see bench/.logs/")
+            time.sleep(0.1)
+
+    def ask(self, key: str, command: str, **arguments: Any) -> Any:
+        driver = self.drivers[key]
+        assert driver.stdin is not None
+        driver.stdin.write(json.dumps({"cmd": command, **arguments}) + "\n")
+        driver.stdin.flush()
+        return self._answer(key)
+
+    def _answer(self, key: str) -> Any:
+        driver = self.drivers[key]
+        assert driver.stdout is not None
+        for line in driver.stdout:
+            if line.startswith("RESULT "):
+                result = json.loads(line.removeprefix("RESULT "))
+                if isinstance(result, dict) and "error" in result:
+                    raise RuntimeError(f"the {key} driver failed:\n{result['error']}")
+                return result
+            sys.stderr.write(line)
+        raise RuntimeError(f"the {key} driver exited: see bench/.logs/driver-{key}.log")
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False

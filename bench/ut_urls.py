@@ -1,0 +1,3 @@
+"""django-user-tasks' contender serves no pages."""
+
+urlpatterns: list[object] = []

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from . import canvases
+
+
+@login_required
+def page(request: HttpRequest) -> HttpResponse:
+    return render(request, "demo/page.html", {"canvases": canvases.titles(request.user.pk)})
+
+
+@login_required
+@require_POST
+def start(request: HttpRequest, canvas: str) -> HttpResponse:
+    try:
+        canvases.start(canvas, request.user.pk)
+    except KeyError:
+        raise Http404(f"No demo canvas {canvas!r}") from None
+    return redirect("demo")

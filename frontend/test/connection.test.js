@@ -1,0 +1,176 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { $, $$, FakeSocket, frame, mount, rec, snapshot } from "./helpers.js";
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  // No jitter: each reconnect waits the whole backoff.
+  vi.spyOn(Math, "random").mockReturnValue(1);
+});
+
+afterEach(() => {
+  document.body.replaceChildren();
+  document.cookie = "csrftoken=; expires=Thu, 01 Jan 1970 00:00:00 GMT";
+  FakeSocket.all = [];
+  vi.useRealTimers();
+});
+
+/** @param {string} uuid @param {number} [version] */
+const snapshotOf = (uuid, version = 1) => snapshot(rec({ uuid, version }));
+
+describe("the socket", () => {
+  it("resolves a relative src against the page, with ws:", () => {
+    mount({ src: "/ws/tasks/" });
+    expect(FakeSocket.last.url).toBe("ws://localhost:3000/ws/tasks/");
+  });
+
+  it("keeps an absolute ws URL", () => {
+    mount({ src: "wss://tasks.example.com/ws/" });
+    expect(FakeSocket.last.url).toBe("wss://tasks.example.com/ws/");
+  });
+
+  it("reflects its connection state", () => {
+    const el = mount({ src: "/ws/tasks/" });
+    expect(el.getAttribute("connection")).toBe("connecting");
+    expect(el.connection).toBe("connecting");
+    FakeSocket.last.receive({ type: "snapshot", trees: [] });
+    expect(el.getAttribute("connection")).toBe("live");
+    expect($(el, ".status").textContent).toBe("Live");
+  });
+
+  it("reconnects with exponential backoff and resyncs from the new snapshot", () => {
+    const el = mount({ src: "/ws/tasks/" });
+    FakeSocket.last.receive(snapshotOf("a"));
+    FakeSocket.last.drop();
+    expect(el.connection).toBe("connecting");
+    for (const delay of [1000, 2000]) {
+      const count = FakeSocket.all.length;
+      vi.advanceTimersByTime(delay - 1);
+      expect(FakeSocket.all).toHaveLength(count);
+      vi.advanceTimersByTime(1);
+      expect(FakeSocket.all).toHaveLength(count + 1);
+      if (delay === 1000) FakeSocket.last.drop();
+    }
+    FakeSocket.last.receive({ type: "snapshot", trees: [{ root: "b", records: [rec({ uuid: "b" })] }] });
+    frame();
+    expect(el.connection).toBe("live");
+    expect($$(el, ".trees > .node").map((li) => li.dataset.uuid)).toEqual(["b"]);
+    // Back to the first delay once the connection worked.
+    FakeSocket.last.drop();
+    vi.advanceTimersByTime(1000);
+    expect(FakeSocket.all).toHaveLength(4);
+  });
+
+  it("adds jitter and caps the delay", () => {
+    vi.mocked(Math.random).mockReturnValue(0);
+    mount({ src: "/ws/tasks/" });
+    for (let failure = 1; failure <= 8; failure += 1) {
+      FakeSocket.last.drop();
+      const count = FakeSocket.all.length;
+      const delay = Math.min(30000, 1000 * 2 ** (failure - 1)) / 2;
+      vi.advanceTimersByTime(delay - 1);
+      expect(FakeSocket.all).toHaveLength(count);
+      vi.advanceTimersByTime(1);
+      expect(FakeSocket.all).toHaveLength(count + 1);
+    }
+  });
+
+  it("does not reconnect after 4401, and says why", () => {
+    const el = mount({ src: "/ws/tasks/", api: "/tasks/" });
+    FakeSocket.last.drop(4401);
+    vi.advanceTimersByTime(120000);
+    expect(FakeSocket.all).toHaveLength(1);
+    expect(el.fetchJSON).not.toHaveBeenCalled();
+    expect(el.connection).toBe("offline");
+    expect($(el, ".message").textContent).toBe("Log in to see your tasks.");
+  });
+
+  it("closes the socket and clears its timers when removed", () => {
+    const el = mount({ src: "/ws/tasks/", api: "/tasks/" });
+    for (const delay of [0, 1000, 2000]) {
+      vi.advanceTimersByTime(delay);
+      FakeSocket.last.drop();
+    }
+    vi.advanceTimersByTime(4000);
+    const socket = FakeSocket.last;
+    el.remove();
+    expect(socket.closedWith).toBe(1000);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("starts again on a new root", () => {
+    const el = mount({ src: "/ws/tasks/", root: "a" });
+    const first = FakeSocket.last;
+    el.root = "b";
+    expect(first.closedWith).toBe(1000);
+    expect(FakeSocket.all).toHaveLength(2);
+    el.setAttribute("root", "b");
+    expect(FakeSocket.all).toHaveLength(2);
+  });
+});
+
+describe("polling", () => {
+  it("polls the API after three failed connections and keeps trying the socket", async () => {
+    const el = mount({ src: "/ws/tasks/", api: "/tasks/", "poll-interval": "500" });
+    const fetchJSON = vi.mocked(el.fetchJSON);
+    fetchJSON.mockResolvedValue({ status: 200, body: { trees: [{ root: "p", records: [rec({ uuid: "p" })] }] } });
+    FakeSocket.last.drop();
+    await vi.advanceTimersByTimeAsync(1000);
+    FakeSocket.last.drop();
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(fetchJSON).not.toHaveBeenCalled();
+    FakeSocket.last.drop();
+    expect(el.connection).toBe("polling");
+    expect(fetchJSON).toHaveBeenCalledWith("/tasks/trees/");
+    await vi.advanceTimersByTimeAsync(20);
+    expect($$(el, ".node").map((li) => li.dataset.uuid)).toEqual(["p"]);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(fetchJSON).toHaveBeenCalledTimes(2);
+    // The socket is tried again in the background; its snapshot ends the polling.
+    await vi.advanceTimersByTimeAsync(4000 - 520);
+    expect(FakeSocket.all).toHaveLength(4);
+    expect(el.connection).toBe("polling");
+    FakeSocket.last.receive(snapshotOf("p", 2));
+    expect(el.connection).toBe("live");
+    const calls = fetchJSON.mock.calls.length;
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(fetchJSON).toHaveBeenCalledTimes(calls);
+  });
+
+  it("polls at once without src", async () => {
+    const el = mount({ api: "/tasks" });
+    expect(el.connection).toBe("polling");
+    expect(el.fetchJSON).toHaveBeenCalledWith("/tasks/trees/");
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(el.fetchJSON).toHaveBeenCalledTimes(2);
+    expect(FakeSocket.all).toHaveLength(0);
+  });
+
+  it("is offline without src and api", () => {
+    const el = mount({});
+    expect(el.connection).toBe("offline");
+  });
+
+  it("polls one tree with root", async () => {
+    const el = mount({ api: "/tasks/", root: "c" });
+    vi.mocked(el.fetchJSON).mockResolvedValue({ status: 200, body: { root: "c", records: [rec({ uuid: "c" })] } });
+    await vi.advanceTimersByTimeAsync(2020);
+    expect(el.fetchJSON).toHaveBeenCalledWith("/tasks/trees/c/");
+    expect($$(el, ".node").map((li) => li.dataset.uuid)).toEqual(["c"]);
+  });
+
+  it("stops and says why when the API answers 401", async () => {
+    const el = mount({ api: "/tasks/" });
+    vi.mocked(el.fetchJSON).mockResolvedValue({ status: 401, body: { error: "not_authenticated" } });
+    await vi.advanceTimersByTimeAsync(2020);
+    await vi.advanceTimersByTimeAsync(10000);
+    expect(el.fetchJSON).toHaveBeenCalledTimes(2);
+    expect($(el, ".message").textContent).toBe("Log in to see your tasks.");
+  });
+
+  it("keeps polling through network errors", async () => {
+    const el = mount({ api: "/tasks/" });
+    vi.mocked(el.fetchJSON).mockRejectedValue(new TypeError("Failed to fetch"));
+    await vi.advanceTimersByTimeAsync(4000);
+    expect(el.fetchJSON).toHaveBeenCalledTimes(3);
+  });
+});

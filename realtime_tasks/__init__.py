@@ -1,0 +1,1 @@
+"""Live status of users' Celery tasks, for nested chains, groups and chords."""

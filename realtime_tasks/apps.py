@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class RealtimeTasksConfig(AppConfig):
+    name = "realtime_tasks"
+    verbose_name = "Realtime tasks"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import canvas, checks, receivers
+        from .broadcast import broadcaster
+        from .signals import status_changed
+
+        checks.register()
+        receivers.connect()
+        canvas.install()
+        status_changed.connect(broadcaster.status_changed, dispatch_uid="realtime_tasks.broadcast")

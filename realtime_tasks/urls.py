@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+app_name = "realtime_tasks"
+
+urlpatterns = [
+    path("trees/", views.trees, name="trees"),
+    path("trees/<str:root>/", views.tree, name="tree"),
+    path("trees/<str:root>/cancel/", views.cancel, name="cancel"),
+]

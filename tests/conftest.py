@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _missing_services() -> list[str]:
+    missing = []
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as error:
+        missing.append(f"Redis at {settings.REDIS_URL} ({error})")
+    if not os.environ.get("DATABASE_URL"):
+        missing.append("PostgreSQL (DATABASE_URL is not set: the tests run on SQLite)")
+    return missing
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    missing = _missing_services()
+    if not missing:
+        return
+    needing = [item for item in items if item.get_closest_marker("services")]
+    if not needing:
+        return
+    reason = "needs " + " and ".join(missing)
+    if os.environ.get("REALTIME_TASKS_REQUIRE_SERVICES") == "1":
+        raise pytest.UsageError(f"{len(needing)} tests {reason}, and services are required here (CI).")
+    banner = "!" * 100
+    config.get_terminal_writer().line(
+        f"\n{banner}\nSKIPPING {len(needing)} TESTS: {reason}\n{banner}", red=True
+    )
+    for item in needing:
+        item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def redis_client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker: a prefork pool of 4 processes, on its own queue, using the test database."""
+    from tests.tasks import ping
+
+    worker = start_worker_process("main", concurrency=4)
+    try:
+        assert ping.delay().get(timeout=60) == "pong"
+        yield worker
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+def process_env() -> dict[str, str]:
+    """The environment of a worker or server process started by the tests: the run's database and queue."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "REALTIME_TASKS_WORKER_DATABASE": str(connection.settings_dict["NAME"]),
+        "REALTIME_TASKS_TEST_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_port(port: int, server: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+    """Wait until ``server`` listens on ``port``; fail with its log if it exits or takes too long."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert server.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"nothing listens on port {port}:\n{log.read_text()}"
+            time.sleep(0.1)
+
+
+def start_worker_process(name: str, concurrency: int, queue: str | None = None) -> subprocess.Popen[bytes]:
+    """A real Celery worker process with a prefork pool, logging to test-artifacts/worker-<name>.log."""
+    command = [sys.executable, "-m", "celery", "-A", "tests.celery_app", "worker", "--pool", "prefork"]
+    command += ["--concurrency", str(concurrency), "--queues", queue or settings.CELERY_TASK_DEFAULT_QUEUE]
+    command += ["--loglevel", "warning", "--hostname", f"{name}@%h"]
+    command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    with open(ROOT / "test-artifacts" / f"worker-{name}.log", "ab") as log:
+        return subprocess.Popen(command, cwd=ROOT, env=process_env(), stdout=log, stderr=subprocess.STDOUT)
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``manage.py demo`` on a free port, embedded (SQLite, no Redis); its address. Stopped with Ctrl-C."""
+    tmp_path = tmp_path_factory.mktemp("demo")
+    port = free_port()
+    env = {
+        key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")
+    }
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    command = [sys.executable, "example_project/manage.py", "demo", "--port", str(port)]
+    with open(tmp_path / "demo.log", "wb") as log:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    wait_for_port(port, server, tmp_path / "demo.log")
+    yield f"127.0.0.1:{port}"
+    # Ctrl-C stops it cleanly.
+    server.send_signal(signal.SIGINT)
+    assert server.wait(timeout=20) == 0, (tmp_path / "demo.log").read_text()

@@ -1,0 +1,73 @@
+"""Tasks that the test worker runs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import Any
+
+import redis
+from django.conf import settings
+
+from realtime_tasks.signals import user_task_stopped
+from realtime_tasks.tasks import UserTask
+
+from .celery_app import app
+
+STOPPED_KEY = "realtime-tasks-tests:stopped"
+
+
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+class Step(UserTask):
+    """A user task of ``steps`` steps, reporting each one."""
+
+    name = "tests.step"
+
+    @staticmethod
+    def calculate_total_steps(arguments_dict: dict[str, Any]) -> int:
+        return int(arguments_dict.get("steps", 1))
+
+    def run(
+        self, *previous: Any, user_id: int, steps: int = 1, user_task_name: str = "", **behaviour: Any
+    ) -> str:
+        if behaviour.get("state"):
+            self.status.set_state(behaviour["state"])
+        if behaviour.get("start_at"):
+            # Many tasks finish at the same moment, to race on their parents.
+            time.sleep(max(0.0, behaviour["start_at"] - time.time()))
+        for _ in range(steps):
+            if behaviour.get("pause"):
+                time.sleep(behaviour["pause"])
+            self.status.increment_completed_steps()
+        if behaviour.get("fail"):
+            raise ValueError(behaviour["fail"])
+        if behaviour.get("retry") and self.request.retries < behaviour["retry"]:
+            raise self.retry(countdown=0.1)
+        if behaviour.get("die"):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return self.name
+
+
+step = app.register_task(Step())
+
+
+@app.task(name="tests.plain")
+def plain(*previous: Any, **kwargs: Any) -> str:
+    """A task without a status record."""
+    return "plain"
+
+
+@app.task(name="tests.ping")
+def ping() -> str:
+    return "pong"
+
+
+def _note_stopped(sender: Any, status: Any, **kwargs: Any) -> None:
+    _redis().rpush(STOPPED_KEY, str(status.uuid))
+
+
+user_task_stopped.connect(_note_stopped, weak=False, dispatch_uid="tests.note_stopped")

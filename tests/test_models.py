@@ -1,0 +1,358 @@
+"""The model's methods, in the test process: roll-up, versions, signals, monotonic states, cost."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from io import StringIO
+from typing import Any
+
+import pytest
+from celery import chain, chord, group
+from django.contrib.auth.models import User
+from django.core.files.base import ContentFile
+from django.core.management import call_command
+from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils.timezone import now
+
+from realtime_tasks.canvas import record_canvas, record_leaf
+from realtime_tasks.exceptions import TaskCanceledException
+from realtime_tasks.models import UserTaskArtifact, UserTaskStatus
+from realtime_tasks.signals import status_changed, user_task_stopped
+from realtime_tasks.tasks import purge_old_user_tasks
+from tests.tasks import step
+
+pytestmark = [pytest.mark.core, pytest.mark.django_db]
+
+
+@pytest.fixture
+def user() -> User:
+    return User.objects.create_user("ada")
+
+
+def build(canvas: Any) -> UserTaskStatus:
+    """Record ``canvas`` without publishing it; return its root."""
+    record_canvas(canvas)
+    return UserTaskStatus.objects.get(parent=None)
+
+
+def get(position: int, parent: UserTaskStatus) -> UserTaskStatus:
+    return UserTaskStatus.objects.get(parent=parent.uuid, position=position)
+
+
+def fresh(record: UserTaskStatus) -> UserTaskStatus:
+    return UserTaskStatus.objects.get(pk=record.pk)
+
+
+@pytest.fixture
+def received() -> Iterator[dict[str, list[UserTaskStatus]]]:
+    seen: dict[str, list[UserTaskStatus]] = {"changed": [], "stopped": []}
+
+    def on_changed(status: UserTaskStatus, **kwargs: Any) -> None:
+        seen["changed"].append(status)
+
+    def on_stopped(status: UserTaskStatus, **kwargs: Any) -> None:
+        seen["stopped"].append(status)
+
+    status_changed.connect(on_changed)
+    user_task_stopped.connect(on_stopped)
+    yield seen
+    status_changed.disconnect(on_changed)
+    user_task_stopped.disconnect(on_stopped)
+
+
+OPERATIONS = {
+    "start": lambda r: r.start(),
+    "increment_completed_steps": lambda r: r.increment_completed_steps(),
+    "increment_total_steps": lambda r: r.increment_total_steps(3),
+    "set_state": lambda r: r.set_state("Crunching"),
+    "succeed": lambda r: r.succeed(),
+    "fail": lambda r: r.fail("boom"),
+    "retry": lambda r: r.retry(),
+}
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_leaf_update_costs_the_same_queries_among_10_or_10000_siblings(operation: str, user: User) -> None:
+    counts = []
+    for size in (10, 10_000):
+        UserTaskStatus.objects.all().delete()
+        # A chain above the group puts a second level of ancestors on the path.
+        root = build(chain(step.si(user_id=user.pk), group(step.si(user_id=user.pk) for _ in range(size))))
+        leaf = UserTaskStatus.objects.filter(parent=get(1, root).uuid).last()
+        assert leaf is not None
+        with CaptureQueriesContext(connection) as queries:
+            OPERATIONS[operation](leaf)
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_change_bumps_the_version_and_is_announced_after_commit(user: User, received: Any) -> None:
+    root = build(chain(step.si(user_id=user.pk, steps=3), step.si(user_id=user.pk)))
+    first = get(0, root)
+    assert (first.version, root.version) == (1, 1)
+    assert len(received["changed"]) == 3  # each record is announced when it is created
+    received["changed"].clear()
+    with transaction.atomic():
+        first.start()
+        first.increment_completed_steps()
+        assert received["changed"] == []  # nothing before the commit
+    assert sorted((r.version, str(r.uuid)) for r in received["changed"]) == sorted(
+        (version, str(uuid)) for version in (2, 3) for uuid in (root.uuid, first.uuid)
+    )
+    assert (fresh(first).version, first.version, first.state) == (3, 3, "In Progress")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rolled_back_change_is_never_announced(user: User, received: Any) -> None:
+    leaf = build(group(step.si(user_id=user.pk), step.si(user_id=user.pk)))
+    leaf = get(0, leaf)
+    received["changed"].clear()
+
+    def succeed_then_roll_back() -> None:
+        with transaction.atomic():
+            leaf.succeed()
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        succeed_then_roll_back()
+    assert received["changed"] == received["stopped"] == []
+    assert fresh(leaf).state == "Pending"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_terminal_state_is_never_left(user: User, received: Any) -> None:
+    root = build(chain(step.si(user_id=user.pk), step.si(user_id=user.pk)))
+    leaf = get(0, root)
+    leaf.start()
+    leaf.succeed()
+    for late in (
+        leaf.start,
+        leaf.retry,
+        lambda: leaf.fail("late"),
+        lambda: leaf.set_state("X"),
+        leaf.succeed,
+    ):
+        late()
+    leaf = fresh(leaf)
+    assert (leaf.state, leaf.attempts, leaf.artifacts.count()) == ("Succeeded", 1, 0)
+    assert [r.uuid for r in received["stopped"]] == [leaf.uuid]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_success_tops_up_steps_and_group_needs_all_members(user: User, received: Any) -> None:
+    root = build(group(step.si(user_id=user.pk, steps=4), step.si(user_id=user.pk, steps=2)))
+    first, second = get(0, root), get(1, root)
+    first.increment_completed_steps()
+    first.succeed()
+    assert (fresh(root).state, fresh(root).completed_steps) == ("Pending", 4)
+    second.succeed()
+    root = fresh(root)
+    assert (root.state, root.completed_steps, root.total_steps) == ("Succeeded", 6, 6)
+    assert {r.uuid for r in received["stopped"]} == {first.uuid, second.uuid, root.uuid}
+
+
+def test_chord_succeeds_with_its_body_not_its_header(user: User) -> None:
+    root = build(chord([step.si(user_id=user.pk)], step.si(user_id=user.pk)))
+    header, body = get(0, root), get(1, root)
+    get(0, header).succeed()
+    assert (fresh(header).state, fresh(root).state) == ("Succeeded", "Pending")
+    body.succeed()
+    assert fresh(root).state == "Succeeded"
+
+
+def test_counts_never_exceed_what_children_sum_to(user: User) -> None:
+    root = build(chord([step.si(user_id=user.pk), step.si(user_id=user.pk)], step.si(user_id=user.pk)))
+    header = get(0, root)
+    for position in (0, 1):
+        get(position, header).succeed()
+    get(1, root).succeed()
+    header, root = fresh(header), fresh(root)
+    assert (header.completed_steps, header.total_steps) == (2, 2)
+    assert (root.completed_steps, root.total_steps) == (3, 3)
+
+
+def test_step_counters_hold_more_than_two_to_the_31(user: User) -> None:
+    root = build(chain(step.si(user_id=user.pk, steps=2**31), step.si(user_id=user.pk, steps=2**31)))
+    get(0, root).increment_completed_steps(2**31 - 1)
+    root = fresh(root)
+    assert (root.completed_steps, root.total_steps) == (2**31 - 1, 2**32)
+
+
+def test_progress_call_of_canceled_task_raises(user: User) -> None:
+    leaf = record_leaf(step, "a-running-task", (), {"user_id": user.pk})
+    leaf.start()
+    UserTaskStatus.objects.get(pk=leaf.pk).cancel()
+    with pytest.raises(TaskCanceledException):
+        leaf.increment_completed_steps()
+    with pytest.raises(TaskCanceledException):
+        leaf.set_state("Still going")
+    with pytest.raises(TaskCanceledException):
+        leaf.start()
+    assert (leaf.state, leaf.completed_steps) == ("Canceled", 1)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_cancel_container_cancels_unfinished_descendants_and_ancestors(user: User, received: Any) -> None:
+    root = build(chain(step.si(user_id=user.pk), group(step.si(user_id=user.pk), step.si(user_id=user.pk))))
+    first, the_group = get(0, root), get(1, root)
+    first.succeed()
+    get(0, the_group).start()
+    the_group.cancel()
+    states = dict(UserTaskStatus.objects.values_list("uuid", "state"))
+    assert states[first.uuid] == "Succeeded"
+    assert {uuid: state for uuid, state in states.items() if uuid != first.uuid} == dict.fromkeys(
+        set(states) - {first.uuid}, "Canceled"
+    )
+    assert len(received["stopped"]) == len(states)
+
+
+def test_cancel_of_a_finished_record_changes_nothing(user: User) -> None:
+    root = build(chain(step.si(user_id=user.pk), step.si(user_id=user.pk), step.si(user_id=user.pk)))
+    first = get(0, root)
+    first.start()
+    first.succeed()
+    first.cancel()
+    states = list(UserTaskStatus.objects.order_by("path", "position").values_list("state", flat=True))
+    assert states == ["In Progress", "Succeeded", "Pending", "Pending"]
+
+
+def test_next_step_starting_ends_the_custom_state_of_its_chain(user: User) -> None:
+    root = build(chain(step.si(user_id=user.pk), step.si(user_id=user.pk)))
+    first, second = get(0, root), get(1, root)
+    first.start()
+    first.set_state("Crunching")
+    assert fresh(root).state == "Crunching"
+    first.succeed()
+    second.start()
+    assert fresh(root).state == "In Progress"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_failing_receiver_neither_fails_the_change_nor_silences_others(
+    user: User, received: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(**kwargs: Any) -> None:
+        raise RuntimeError("receiver bug")
+
+    leaf = get(0, build(group(step.si(user_id=user.pk), step.si(user_id=user.pk))))
+    status_changed.connect(broken)
+    try:
+        leaf.succeed()
+    finally:
+        status_changed.disconnect(broken)
+    assert [record.uuid for record in received["stopped"]] == [leaf.uuid]
+    assert "receiver bug" in caplog.text
+
+
+def test_user_id_given_as_text_or_number_is_one_owner(user: User) -> None:
+    root = build(group(step.si(user_id=user.pk), step.si(user_id=str(user.pk))))
+    assert root.user_id == user.pk
+
+
+def test_set_name_names_the_ancestors(user: User) -> None:
+    root = build(chain(step.si(user_id=user.pk), group(step.si(user_id=user.pk), step.si(user_id=user.pk))))
+    get(1, get(1, root)).set_name("Report for Ada")
+    assert list(UserTaskStatus.objects.order_by("path", "position").values_list("name", flat=True)) == [
+        "Report for Ada",
+        "Step",
+        "Report for Ada",
+        "Step",
+        "Report for Ada",
+    ]
+
+
+def test_state_text_is_the_translation_or_the_custom_state() -> None:
+    assert UserTaskStatus(state="In Progress").state_text == str(
+        UserTaskStatus.STATE_TRANSLATIONS["In Progress"]
+    )
+    assert UserTaskStatus(state="Sending emails").state_text == "Sending emails"
+
+
+def test_str_of_records_and_artifacts(user: User) -> None:
+    record = build(group(step.si(user_id=user.pk)))
+    assert str(record) == "<UserTaskStatus: >"
+    assert (
+        str(UserTaskArtifact(status=record, name="Error", text="x" * 60))
+        == f"<UserTaskArtifact: (Error) {'x' * 47}...>"
+    )
+    assert str(UserTaskArtifact(status=record, url="https://example.com/r")) == (
+        "<UserTaskArtifact: (Output) https://example.com/r>"
+    )
+
+
+def test_arguments_as_dict_by_position_keyword_and_defaults() -> None:
+    assert step.arguments_as_dict(1, 2, user_id=3) == {
+        "previous": (1, 2),
+        "user_id": 3,
+        "steps": 1,
+        "user_task_name": "",
+        "behaviour": {},
+    }
+
+
+def test_task_run_without_publishing_gets_a_record(user: User) -> None:
+    result = step.apply(kwargs={"user_id": user.pk, "steps": 2})
+    record = UserTaskStatus.objects.get(task_id=result.id)
+    assert (record.state, record.completed_steps, record.parent_id) == ("Succeeded", 2, None)
+
+
+@pytest.mark.parametrize("command", [False, True])
+def test_purge_deletes_old_finished_trees_and_their_files(command: bool, user: User, settings: Any) -> None:
+    old = build(group(step.si(user_id=user.pk), step.si(user_id=user.pk)))
+    artifact = UserTaskArtifact(status=get(0, old), name="Report")
+    artifact.file.save("report.txt", ContentFile(b"data"))
+    get(0, old).succeed()
+    get(1, old).succeed()
+    running = record_leaf(step, "a-running-task", (), {"user_id": user.pk})
+    UserTaskStatus.objects.update(created=now() - timedelta(days=40))
+    UserTaskStatus.objects.filter(pk=running.pk).update(modified=now() - timedelta(days=1))
+    settings.REALTIME_TASKS_MAX_AGE = timedelta(days=30)
+    if command:
+        out = StringIO()
+        call_command("purge_user_tasks", stdout=out)
+        assert out.getvalue() == "Deleted 3 status records older than 30 days, 0:00:00.\n"
+    else:
+        assert purge_old_user_tasks() == 3
+    assert list(UserTaskStatus.objects.values_list("pk", flat=True)) == [running.pk]
+    assert not artifact.file.storage.exists(artifact.file.name)
+
+
+def test_deleting_a_user_deletes_their_trees(user: User) -> None:
+    build(chain(step.si(user_id=user.pk), group(step.si(user_id=user.pk), step.si(user_id=user.pk))))
+    UserTaskArtifact.objects.create(status=UserTaskStatus.objects.first(), text="kept until its user goes")
+    other = User.objects.create_user("bob")
+    record_leaf(step, "bobs-task", (), {"user_id": other.pk})
+    user.delete()
+    assert list(UserTaskStatus.objects.values_list("user__username", flat=True)) == ["bob"]
+    assert not UserTaskArtifact.objects.exists()
+
+
+def test_migrations_are_up_to_date() -> None:
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="terminates a PostgreSQL backend")
+def test_dropped_database_connection_is_replaced_and_nothing_counts_twice(user: User) -> None:
+    leaf = get(0, build(group(step.si(user_id=user.pk, steps=5), step.si(user_id=user.pk))))
+    leaf.increment_completed_steps()
+    backend = connection.connection.info.backend_pid  # type: ignore[union-attr]
+
+    def terminate() -> None:
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
+        connections["default"].close()
+
+    killer = threading.Thread(target=terminate)
+    killer.start()
+    killer.join()
+    leaf.increment_completed_steps()
+    leaf.increment_completed_steps()
+    root = UserTaskStatus.objects.get(parent=None)
+    assert (fresh(leaf).completed_steps, root.completed_steps) == (3, 3)

@@ -1,0 +1,92 @@
+"""The JSON API: the same shapes as the WebSocket, and the same refusals."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from celery import chain, group
+from django.contrib.auth.models import Permission, User
+from django.test import Client
+
+from realtime_tasks.canvas import record_canvas
+from realtime_tasks.models import UserTaskStatus
+from realtime_tasks.serializers import serialize_trees
+from tests.tasks import step
+
+pytestmark = [pytest.mark.core, pytest.mark.django_db]
+
+
+@pytest.fixture
+def ada() -> User:
+    return User.objects.create_user("ada")
+
+
+def tree_of(user: User) -> UserTaskStatus:
+    record_canvas(chain(step.si(user_id=user.pk), group(step.si(user_id=user.pk), step.si(user_id=user.pk))))
+    return UserTaskStatus.objects.filter(user=user, parent=None).latest("created")
+
+
+def client_of(user: User, *, csrf: bool = False) -> Client:
+    client = Client(enforce_csrf_checks=csrf)
+    client.force_login(user)
+    return client
+
+
+def test_trees_lists_own_trees_running_first(ada: User) -> None:
+    finished = tree_of(ada)
+    UserTaskStatus.objects.filter(pk=finished.pk).update(state="Succeeded")
+    running = tree_of(ada)
+    tree_of(User.objects.create_user("bob"))
+    body = client_of(ada).get("/tasks/trees/").json()
+    assert [tree["root"] for tree in body["trees"]] == [str(running.uuid), str(finished.uuid)]
+
+
+def test_one_tree_uses_the_websocket_serializer(ada: User) -> None:
+    root = tree_of(ada)
+    response = client_of(ada).get(f"/tasks/trees/{root.uuid}/")
+    assert response.status_code == 200
+    assert response.json() == serialize_trees([root.uuid])[0]
+
+
+@pytest.mark.parametrize("target", ["other", "missing", "garbage"])
+def test_other_users_missing_and_malformed_trees_answer_the_same_404(target: str, ada: User) -> None:
+    foreign = tree_of(User.objects.create_user("bob"))
+    root = {"other": str(foreign.uuid), "missing": str(uuid.uuid4()), "garbage": "<script>"}[target]
+    client = client_of(ada)
+    for response in (client.get(f"/tasks/trees/{root}/"), client.post(f"/tasks/trees/{root}/cancel/")):
+        assert response.status_code == 404
+        assert response.json()["error"] == "not_found"
+    assert UserTaskStatus.objects.get(pk=foreign.pk).state == "Pending"
+
+
+def test_anonymous_requests_get_401() -> None:
+    for response in (Client().get("/tasks/trees/"), Client().get(f"/tasks/trees/{uuid.uuid4()}/")):
+        assert response.status_code == 401
+
+
+def test_cancel_needs_post_and_a_csrf_token(ada: User) -> None:
+    root = tree_of(ada)
+    assert client_of(ada).get(f"/tasks/trees/{root.uuid}/cancel/").status_code == 405
+    assert client_of(ada, csrf=True).post(f"/tasks/trees/{root.uuid}/cancel/").status_code == 403
+    assert UserTaskStatus.objects.get(pk=root.pk).state == "Pending"
+
+
+@pytest.mark.services
+def test_owner_cancels_a_tree(ada: User) -> None:
+    root = tree_of(ada)
+    body = client_of(ada).post(f"/tasks/trees/{root.uuid}/cancel/").json()
+    assert {record["state"] for record in body["records"]} == {"Canceled"}
+
+
+@pytest.mark.services
+def test_staff_cancels_any_tree_only_with_both_permissions(ada: User) -> None:
+    root = tree_of(ada)
+    staff = User.objects.create_user("root", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_usertaskstatus"))
+    assert client_of(staff).get(f"/tasks/trees/{root.uuid}/").status_code == 200
+    assert client_of(staff).post(f"/tasks/trees/{root.uuid}/cancel/").status_code == 404
+    staff.user_permissions.add(Permission.objects.get(codename="cancel_usertaskstatus"))
+    staff = User.objects.get(pk=staff.pk)
+    assert client_of(staff).post(f"/tasks/trees/{root.uuid}/cancel/").status_code == 200
+    assert UserTaskStatus.objects.get(pk=root.pk).state == "Canceled"
