@@ -11,9 +11,9 @@ class RealtimeTasksConfig(AppConfig):
     def ready(self) -> None:
         from . import canvas, checks, receivers
         from .broadcast import broadcaster
-        from .signals import status_changed
+        from .signals import changes_committed
 
         checks.register()
         receivers.connect()
         canvas.install()
-        status_changed.connect(broadcaster.status_changed, dispatch_uid="realtime_tasks.broadcast")
+        changes_committed.connect(broadcaster.changes_committed, dispatch_uid="realtime_tasks.broadcast")

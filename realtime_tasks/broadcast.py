@@ -1,9 +1,10 @@
 """Committed status changes, coalesced per tree, sent to their owner's channel-layer group.
 
 One broadcaster per process runs one event loop, in a thread of its own, or the ASGI server's loop when the
-channel layer lives in memory (the in-memory layer only delivers on the loop that reads it). Status
-signals from any thread hand it the record; the loop sends the first change of a tree at once, then at most
-one message per tree per window, carrying the newest committed version of every record that changed.
+channel layer lives in memory (the in-memory layer only delivers on the loop that reads it). Every committed
+change, in any thread, hands it the records it changed; the loop sends the first change of a tree at
+once, then at most one message per tree per window, carrying the newest committed version of every record
+that changed. The records of one change always travel in the same message.
 Delivery is never relied upon: a send that fails is logged once per outage and clients resync.
 """
 
@@ -56,13 +57,16 @@ class Broadcaster:
         self._sending: set[asyncio.Task[None]] = set()
         self._failing = False
 
-    def status_changed(self, status: UserTaskStatus, **kwargs: Any) -> None:
-        """Receives ``status_changed``, in whatever thread committed the change."""
+    def changes_committed(self, statuses: list[UserTaskStatus], **kwargs: Any) -> None:
+        """Receives ``changes_committed``, in whatever thread committed the changes.
+
+        A change's records are noted in one step of the loop, so a message never carries only part of them
+        (a leaf that finished without its parent's new count).
+        """
         if not conf.BROADCAST:
             return
-        payload = serialize_changed(status)
-        loop = self._running_loop()
-        loop.call_soon_threadsafe(self._note, status.root_id, status.user_id, payload)
+        changes = [(status.root_id, status.user_id, serialize_changed(status)) for status in statuses]
+        self._running_loop().call_soon_threadsafe(self._note, changes)
 
     def adopt(self, loop: asyncio.AbstractEventLoop) -> None:
         """Called by a consumer on the ASGI server's loop: an in-memory layer must be sent to from there."""
@@ -81,16 +85,16 @@ class Broadcaster:
                 thread.start()
             return self._loop
 
-    def _note(self, root: uuid.UUID, user_id: Any, payload: dict[str, Any]) -> None:
-        _, records = self._waiting.setdefault(root, (user_id, {}))
-        known = records.get(payload["uuid"])
-        if known is None or known["version"] < payload["version"]:
-            records[payload["uuid"]] = payload
-        if root in self._scheduled:
-            return
-        self._scheduled.add(root)
-        delay = self._sent.get(root, float("-inf")) + conf.BROADCAST_WINDOW - time.monotonic()
-        asyncio.get_running_loop().call_later(max(delay, 0.0), self._flush, root)
+    def _note(self, changes: list[tuple[uuid.UUID, Any, dict[str, Any]]]) -> None:
+        for root, user_id, payload in changes:
+            _, records = self._waiting.setdefault(root, (user_id, {}))
+            known = records.get(payload["uuid"])
+            if known is None or known["version"] < payload["version"]:
+                records[payload["uuid"]] = payload
+            if root not in self._scheduled:
+                self._scheduled.add(root)
+                delay = self._sent.get(root, float("-inf")) + conf.BROADCAST_WINDOW - time.monotonic()
+                asyncio.get_running_loop().call_later(max(delay, 0.0), self._flush, root)
 
     def _flush(self, root: uuid.UUID) -> None:
         self._scheduled.discard(root)

@@ -12,12 +12,13 @@ from django.core.files.storage import Storage, storages
 from django.core.validators import URLValidator
 from django.db import InterfaceError, OperationalError, connections, models, router, transaction
 from django.db.models import F, Q
+from django.dispatch import Signal
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 
 from .conf import conf
 from .exceptions import TaskCanceledException
-from .signals import status_changed, user_task_stopped
+from .signals import changes_committed, status_changed, user_task_stopped
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ class UserTaskStatus(models.Model):
 
     Every method that changes a record locks the record and its ancestors (in one query, in a fixed order, so
     that concurrent updates of siblings never deadlock), applies the change to all of them, and sends
-    ``status_changed`` (and ``user_task_stopped``) once the transaction commits.
+    ``status_changed``, ``changes_committed`` (and ``user_task_stopped``) once the transaction commits.
     """
 
     PENDING = "Pending"
@@ -433,11 +434,18 @@ def _copy_fields(source: UserTaskStatus, target: UserTaskStatus) -> None:
 
 def _announce(changed: list[UserTaskStatus], ended: list[UserTaskStatus]) -> None:
     # The change is committed: a receiver that fails must neither fail the task nor silence the others.
-    for signal, records in ((status_changed, changed), (user_task_stopped, ended)):
-        for record in records:
-            for receiver, result in signal.send_robust(sender=UserTaskStatus, status=record):
-                if isinstance(result, Exception):
-                    logger.error("%r failed for %s", receiver, record.uuid, exc_info=result)
+    for record in changed:
+        _send(status_changed, record.uuid, status=record)
+    if changed:
+        _send(changes_committed, changed[0].root_id, statuses=changed)
+    for record in ended:
+        _send(user_task_stopped, record.uuid, status=record)
+
+
+def _send(signal: Signal, about: uuid_module.UUID, **kwargs: Any) -> None:
+    for receiver, result in signal.send_robust(sender=UserTaskStatus, **kwargs):
+        if isinstance(result, Exception):
+            logger.error("%r failed for %s", receiver, about, exc_info=result)
 
 
 def announce_created(records: list[UserTaskStatus]) -> None:

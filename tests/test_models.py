@@ -20,7 +20,7 @@ from django.utils.timezone import now
 from realtime_tasks.canvas import record_canvas, record_leaf
 from realtime_tasks.exceptions import TaskCanceledException
 from realtime_tasks.models import UserTaskArtifact, UserTaskStatus
-from realtime_tasks.signals import status_changed, user_task_stopped
+from realtime_tasks.signals import changes_committed, status_changed, user_task_stopped
 from realtime_tasks.tasks import purge_old_user_tasks
 from tests.tasks import step
 
@@ -48,18 +48,23 @@ def fresh(record: UserTaskStatus) -> UserTaskStatus:
 
 @pytest.fixture
 def received() -> Iterator[dict[str, list[UserTaskStatus]]]:
-    seen: dict[str, list[UserTaskStatus]] = {"changed": [], "stopped": []}
+    seen: dict[str, list[Any]] = {"changed": [], "stopped": [], "committed": []}
 
     def on_changed(status: UserTaskStatus, **kwargs: Any) -> None:
         seen["changed"].append(status)
+
+    def on_committed(statuses: list[UserTaskStatus], **kwargs: Any) -> None:
+        seen["committed"].append(sorted(str(status.uuid) for status in statuses))
 
     def on_stopped(status: UserTaskStatus, **kwargs: Any) -> None:
         seen["stopped"].append(status)
 
     status_changed.connect(on_changed)
+    changes_committed.connect(on_committed)
     user_task_stopped.connect(on_stopped)
     yield seen
     status_changed.disconnect(on_changed)
+    changes_committed.disconnect(on_committed)
     user_task_stopped.disconnect(on_stopped)
 
 
@@ -95,14 +100,18 @@ def test_every_change_bumps_the_version_and_is_announced_after_commit(user: User
     first = get(0, root)
     assert (first.version, root.version) == (1, 1)
     assert len(received["changed"]) == 3  # each record is announced when it is created
+    assert [len(batch) for batch in received["committed"]] == [3]  # together
     received["changed"].clear()
+    received["committed"].clear()
     with transaction.atomic():
         first.start()
         first.increment_completed_steps()
-        assert received["changed"] == []  # nothing before the commit
+        assert received["changed"] == received["committed"] == []  # nothing before the commit
     assert sorted((r.version, str(r.uuid)) for r in received["changed"]) == sorted(
         (version, str(uuid)) for version in (2, 3) for uuid in (root.uuid, first.uuid)
     )
+    # Each change comes with its roll-up into the chain.
+    assert received["committed"] == [sorted([str(root.uuid), str(first.uuid)])] * 2
     assert (fresh(first).version, first.version, first.state) == (3, 3, "In Progress")
 
 
@@ -111,6 +120,7 @@ def test_rolled_back_change_is_never_announced(user: User, received: Any) -> Non
     leaf = build(group(step.si(user_id=user.pk), step.si(user_id=user.pk)))
     leaf = get(0, leaf)
     received["changed"].clear()
+    received["committed"].clear()
 
     def succeed_then_roll_back() -> None:
         with transaction.atomic():
@@ -119,7 +129,7 @@ def test_rolled_back_change_is_never_announced(user: User, received: Any) -> Non
 
     with pytest.raises(RuntimeError):
         succeed_then_roll_back()
-    assert received["changed"] == received["stopped"] == []
+    assert received["changed"] == received["stopped"] == received["committed"] == []
     assert fresh(leaf).state == "Pending"
 
 
