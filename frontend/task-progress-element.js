@@ -20,6 +20,7 @@ import { STYLE } from "./styles.js";
  */
 
 const CLOSE_NOT_AUTHENTICATED = 4401;
+const CLOSE_LAYER_FAILING = 4503;
 const FAILURES_BEFORE_POLLING = 3;
 const BACKOFF_BASE = 1000;
 const BACKOFF_MAX = 30000;
@@ -279,7 +280,8 @@ export class TaskProgressElement extends HTMLElement {
       return;
     }
     this.#failures += 1;
-    if (this.#failures >= FAILURES_BEFORE_POLLING) this.#startPolling();
+    // 4503: the server's channel layer is down, so no socket will be live for a while; its API still answers.
+    if (this.#failures >= FAILURES_BEFORE_POLLING || code === CLOSE_LAYER_FAILING) this.#startPolling();
     const delay = Math.min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (this.#failures - 1));
     // Jitter: pages that lost the server together do not all come back in the same instant.
     this.#reconnectTimer = setTimeout(() => this.#connect(), delay / 2 + (Math.random() * delay) / 2);

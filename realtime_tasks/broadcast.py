@@ -45,6 +45,25 @@ def user_group(user_id: Any) -> str:
     return f"realtime_tasks.user.{text}"
 
 
+class OutageLog:
+    """Logs a failing channel layer once per outage, however many sends or connections fail during it."""
+
+    def __init__(self, failing: str, recovered: str) -> None:
+        self._failing_message = failing
+        self._recovered_message = recovered
+        self._failing = False
+
+    def failed(self, error: BaseException) -> None:
+        if not self._failing:
+            self._failing = True
+            logger.error(self._failing_message, exc_info=error)
+
+    def worked(self) -> None:
+        if self._failing:
+            self._failing = False
+            logger.warning(self._recovered_message)
+
+
 class Broadcaster:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -55,7 +74,10 @@ class Broadcaster:
         self._scheduled: set[uuid.UUID] = set()
         self._sent: dict[uuid.UUID, float] = {}
         self._sending: set[asyncio.Task[None]] = set()
-        self._failing = False
+        self._outage = OutageLog(
+            "Status broadcasts are failing; clients will resync when they recover",
+            "Status broadcasts work again",
+        )
 
     def changes_committed(self, statuses: list[UserTaskStatus], **kwargs: Any) -> None:
         """Receives ``changes_committed``, in whatever thread committed the changes.
@@ -120,14 +142,10 @@ class Broadcaster:
         try:
             await layer.group_send(user_group(user_id), {"type": MESSAGE_TYPE, "records": records})
             await layer.group_send(STAFF_GROUP, {"type": STAFF_MESSAGE_TYPE, "records": records})
-        except Exception:
-            if not self._failing:
-                self._failing = True
-                logger.exception("Status broadcasts are failing; clients will resync when they recover")
+        except Exception as error:
+            self._outage.failed(error)
             return
-        if self._failing:
-            self._failing = False
-            logger.warning("Status broadcasts work again")
+        self._outage.worked()
 
 
 broadcaster = Broadcaster()

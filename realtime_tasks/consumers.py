@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -11,8 +12,9 @@ from typing import Any, ClassVar
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from redis.exceptions import RedisError
 
-from .broadcast import STAFF_GROUP, broadcaster, user_group
+from .broadcast import STAFF_GROUP, OutageLog, broadcaster, user_group
 from .conf import conf
 from .serializers import find_tree, serialize_trees, user_snapshot
 
@@ -21,11 +23,29 @@ CLOSE_UNSUPPORTED_DATA = 1003
 CLOSE_TOO_BIG = 1009
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_TOO_MANY_MESSAGES = 4429
+CLOSE_LAYER_FAILING = 4503
+
+# What the channel layer raises while its Redis is away.
+LAYER_ERRORS = (RedisError, OSError)
+layer_outage = OutageLog(
+    "The channel layer is failing: WebSockets are closed (4503), their clients poll until they reconnect",
+    "The channel layer works again for WebSockets",
+)
 
 
 class TaskStatusConsumer(AsyncWebsocketConsumer):
     """Sends the user's trees on connect, then every change of them; answers subscribe, unsubscribe,
     resync and ping."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except LAYER_ERRORS as error:
+            # Changes can no longer reach this connection. Closed, its client reconnects (polling meanwhile)
+            # and gets a snapshot once the layer is back: nothing is missed. Logged once per outage.
+            layer_outage.failed(error)
+            with contextlib.suppress(Exception):  # the connection may be gone already
+                await send({"type": "websocket.close", "code": CLOSE_LAYER_FAILING})
 
     async def connect(self) -> None:
         self.user: Any = self.scope.get("user")
@@ -42,6 +62,7 @@ class TaskStatusConsumer(AsyncWebsocketConsumer):
         self.window_start = time.monotonic()
         self.window_count = 0
         await self.channel_layer.group_add(self.group, self.channel_name)
+        layer_outage.worked()
         await self.accept()
         await self.send_snapshot()
 

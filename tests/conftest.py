@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -66,13 +67,14 @@ def celery_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[subp
         worker.wait(timeout=30)
 
 
-def process_env() -> dict[str, str]:
+def process_env(**extra: str) -> dict[str, str]:
     """The environment of a worker or server process started by the tests: the run's database and queue."""
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "REALTIME_TASKS_WORKER_DATABASE": str(connection.settings_dict["NAME"]),
         "REALTIME_TASKS_TEST_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        **extra,
     }
 
 
@@ -95,14 +97,90 @@ def wait_for_port(port: int, server: subprocess.Popen[bytes], log: Path, timeout
             time.sleep(0.1)
 
 
-def start_worker_process(name: str, concurrency: int, queue: str | None = None) -> subprocess.Popen[bytes]:
-    """A real Celery worker process with a prefork pool, logging to test-artifacts/worker-<name>.log."""
+def start_worker_process(
+    name: str, concurrency: int, queue: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """A real Celery worker process with a prefork pool, logging to test-artifacts/worker-<name>.log.
+
+    ``env`` adds to the environment of ``process_env()``.
+    """
     command = [sys.executable, "-m", "celery", "-A", "tests.celery_app", "worker", "--pool", "prefork"]
     command += ["--concurrency", str(concurrency), "--queues", queue or settings.CELERY_TASK_DEFAULT_QUEUE]
     command += ["--loglevel", "warning", "--hostname", f"{name}@%h"]
     command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
     with open(ROOT / "test-artifacts" / f"worker-{name}.log", "ab") as log:
-        return subprocess.Popen(command, cwd=ROOT, env=process_env(), stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            command, cwd=ROOT, env=process_env(**(env or {})), stdout=log, stderr=subprocess.STDOUT
+        )
+
+
+def start_daphne(
+    port: int | None = None, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """daphne serving the tests' ASGI application, on ``port`` or a free one, logging to
+    test-artifacts/daphne-<port>.log (new, or added to when ``port`` is given: a restart); returns it once it
+    listens, with its port."""
+    mode = "wb" if port is None else "ab"
+    port = port or free_port()
+    log = ROOT / "test-artifacts" / f"daphne-{port}.log"
+    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "tests.asgi:application"]
+    with open(log, mode) as output:
+        server = subprocess.Popen(
+            command, cwd=ROOT, env=process_env(**(env or {})), stdout=output, stderr=subprocess.STDOUT
+        )
+    wait_for_port(port, server, log)
+    return server, port
+
+
+class PrivateRedis:
+    """A redis-server of the test's own, on a free port, that the test may stop and start."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        self.directory = directory
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        command = [
+            "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
+        self.process = subprocess.Popen([*command, "--dir", str(self.directory)], stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis.from_url(self.url).ping()
+                return
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "the private redis did not start"
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs the redis-server program")
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    if server.process is not None and server.process.poll() is None:
+        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -45,14 +45,16 @@ CELERY_TASK_DEFAULT_QUEUE = (
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
-# The run's own key prefix, so that two runs never hear each other.
+# The run's own key prefix, so that two runs never hear each other. A fault test may move the channel layer
+# to a Redis of its own, which it stops and starts.
+CHANNEL_LAYER_URL = os.environ.get("REALTIME_TASKS_TEST_CHANNEL_LAYER_URL", REDIS_URL)
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         # A read timeout longer than channels-redis's 5 s blocking read: with redis-py 8's default of 5 s,
         # an idle connection's read fails and its WebSocket closes with 1011.
         "CONFIG": {
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 10}],
+            "hosts": [{"address": CHANNEL_LAYER_URL, "socket_timeout": 10}],
             "prefix": CELERY_TASK_DEFAULT_QUEUE,
         },
     }

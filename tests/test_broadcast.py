@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
-import socket
-import subprocess
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from asgiref.sync import async_to_sync
 from celery import group
 from channels.layers import get_channel_layer
@@ -22,6 +16,7 @@ from django.contrib.auth.models import User
 from realtime_tasks.broadcast import user_group
 from realtime_tasks.canvas import record_canvas
 from realtime_tasks.models import UserTaskStatus
+from tests.conftest import PrivateRedis
 from tests.tasks import step
 
 
@@ -36,59 +31,6 @@ from tests.tasks import step
 )
 def test_user_group_names_are_valid_channel_layer_names(user_id: Any, group_name: str) -> None:
     assert user_group(user_id) == group_name
-
-
-class PrivateRedis:
-    """A redis-server of the test's own, on a free port, that the test may stop and start."""
-
-    def __init__(self, directory: Path) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
-        self.directory = directory
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        command = [
-            "redis-server",
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ]
-        self.process = subprocess.Popen([*command, "--dir", str(self.directory)], stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                redis.Redis.from_url(self.url).ping()
-                return
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline, "the private redis did not start"
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        assert self.process is not None
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    if shutil.which("redis-server") is None:
-        pytest.skip("needs the redis-server program")
-    server = PrivateRedis(tmp_path)
-    server.start()
-    yield server
-    if server.process is not None and server.process.poll() is None:
-        server.stop()
 
 
 def receive_one(channel: str) -> dict[str, Any]:

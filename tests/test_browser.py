@@ -5,10 +5,11 @@ Debian's Chromium, driven by Playwright (no browser download). Screenshots go to
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -142,41 +143,13 @@ def test_admin_tree_page_is_live(page: Page) -> None:
     page.screenshot(path=str(ARTIFACTS / "admin-tree.png"), full_page=True)
 
 
-@pytest.mark.services
-@pytest.mark.django_db(transaction=True)
-def test_widget_reconnects_after_daphne_restarts_and_shows_the_exact_state(celery_worker: Any) -> None:
-    from django.contrib.auth.models import User
+@contextlib.contextmanager
+def logged_in_page(user: Any, port: int) -> Iterator[Page]:
+    """The tests' page, served by the daphne on ``port``, in Chromium, logged in as ``user``."""
     from django.test import Client
 
-    from realtime_tasks.models import UserTaskStatus
-    from tests.conftest import free_port, process_env, wait_for_port
-    from tests.tasks import step
-
-    user = User.objects.create_user("ada")
     client = Client()
     client.force_login(user)
-    port = free_port()
-    log = ARTIFACTS / f"daphne-{port}.log"
-
-    def start_daphne() -> subprocess.Popen[bytes]:
-        command = [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "tests.asgi:application",
-        ]
-        with open(log, "ab") as output:
-            server = subprocess.Popen(command, cwd=ROOT, env=process_env(), stdout=output)
-        wait_for_port(port, server, log)
-        return server
-
-    server = start_daphne()
-    # Before Playwright starts: its event loop forbids the ORM in this thread.
-    root = UserTaskStatus.objects.get(task_id=step.delay(user_id=user.pk, steps=60, pause=0.1).id).root_id
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         context = browser.new_context(base_url=f"http://127.0.0.1:{port}")
@@ -186,16 +159,92 @@ def test_widget_reconnects_after_daphne_restarts_and_shows_the_exact_state(celer
         page.route("**/static/realtime_tasks/task-progress.js", lambda route: route.fulfill(path=BUILT))
         page.goto("/")
         page.wait_for_selector('task-progress[connection="live"]')
-        page.wait_for_selector(f'task-progress li.node[data-uuid="{root}"]')
-        server.kill()  # no goodbye: the socket just drops
-        server.wait()
-        time.sleep(1)
-        server = start_daphne()
         try:
+            yield page
+        finally:
+            browser.close()
+
+
+def stopped(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_widget_reconnects_after_daphne_restarts_and_shows_the_exact_state(celery_worker: Any) -> None:
+    from django.contrib.auth.models import User
+
+    from realtime_tasks.models import UserTaskStatus
+    from tests.conftest import start_daphne
+    from tests.tasks import step
+
+    user = User.objects.create_user("ada")
+    server, port = start_daphne()
+    # Before Playwright starts: its event loop forbids the ORM in this thread.
+    root = UserTaskStatus.objects.get(task_id=step.delay(user_id=user.pk, steps=60, pause=0.1).id).root_id
+    try:
+        with logged_in_page(user, port) as page:
+            page.wait_for_selector(f'task-progress li.node[data-uuid="{root}"]')
+            server.kill()  # no goodbye: the socket just drops
+            server.wait()
+            time.sleep(1)
+            server, _ = start_daphne(port)
             assert page.get_attribute("task-progress", "connection") != "live"
             page.wait_for_selector('task-progress[connection="live"]', timeout=30_000)
             wait_until_shown_equals_database(page, str(root))
-        finally:
-            browser.close()
-            server.terminate()
-            server.wait(timeout=30)
+    finally:
+        stopped(server)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_redis_outage_mid_canvas_the_widget_polls_then_goes_live_and_ends_exact(private_redis: Any) -> None:
+    """The channel layer's Redis stops while a canvas runs: the tasks go on, the page polls the JSON API
+    meanwhile, and once Redis is back it goes live again and ends with the database's state; each process
+    logs the outage once, and its end once."""
+    from celery import chain, group
+    from django.conf import settings
+    from django.contrib.auth.models import User
+
+    from realtime_tasks.testing import root_of
+    from tests.conftest import start_daphne, start_worker_process
+    from tests.tasks import step
+
+    user = User.objects.create_user("ada")
+    # A worker and a daphne of this test's own, on its own queue, with the private Redis as channel layer.
+    queue = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-outage"
+    env = {"REALTIME_TASKS_TEST_CHANNEL_LAYER_URL": private_redis.url, "REALTIME_TASKS_TEST_QUEUE": queue}
+    name = f"outage-{os.getpid()}-{private_redis.port}"
+    worker = start_worker_process(name, concurrency=2, queue=queue, env=env)
+    server, port = start_daphne(env=env)
+    try:
+        members = group(step.si(user_id=user.pk, steps=100, pause=0.1) for _ in range(2))
+        canvas = chain(members, step.si(user_id=user.pk, steps=40, pause=0.1))
+        root = str(root_of(canvas.apply_async(queue=queue)).uuid)
+        with logged_in_page(user, port) as page:
+            page.wait_for_selector(f'task-progress li.node[data-uuid="{root}"]')
+            private_redis.stop()
+            down = time.monotonic()
+            page.wait_for_selector('task-progress[connection="polling"]', timeout=30_000)
+            before = shown(page)[root]["counts"]
+            # Down for a few seconds, while the page keeps moving.
+            while shown(page)[root]["counts"] == before or time.monotonic() < down + 3:
+                assert time.monotonic() < down + 30, "the page did not move while polling"
+                time.sleep(0.2)
+            assert page.get_attribute("task-progress", "connection") == "polling"
+            private_redis.start()
+            page.wait_for_selector('task-progress[connection="live"]', timeout=60_000)
+            wait_until_shown_equals_database(page, root)
+    finally:
+        stopped(server)
+        stopped(worker)
+    # Once per outage in each process that broadcasts: the worker's two children, the daphne.
+    worker_log = (ARTIFACTS / f"worker-{name}.log").read_text()
+    for message in ("Status broadcasts are failing", "Status broadcasts work again"):
+        processes = re.findall(rf"(ForkPoolWorker-\d+)\] {message}", worker_log)
+        assert sorted(processes) == sorted(set(processes)) != [], worker_log
+    daphne_log = (ARTIFACTS / f"daphne-{port}.log").read_text()
+    assert daphne_log.count("The channel layer is failing") == 1, daphne_log
+    assert daphne_log.count("The channel layer works again") == 1, daphne_log
+    assert daphne_log.count("Traceback") == 1, daphne_log  # the outage's, logged once

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,24 +19,12 @@ from realtime_tasks.conf import conf
 from realtime_tasks.models import UserTaskStatus
 from realtime_tasks.serializers import serialize_trees
 from realtime_tasks.testing import root_of
-from tests.conftest import free_port, process_env, start_worker_process, wait_for_port
+from tests.conftest import start_daphne, start_worker_process
 from tests.tasks import step
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def start_daphne() -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    log = ROOT / "test-artifacts" / f"daphne-{port}.log"
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "tests.asgi:application"]
-    with open(log, "wb") as output:
-        server = subprocess.Popen(
-            command, cwd=ROOT, env=process_env(), stdout=output, stderr=subprocess.STDOUT
-        )
-    wait_for_port(port, server, log)
-    return server, port
 
 
 @pytest.fixture(scope="module")
@@ -154,3 +140,16 @@ def test_fast_progress_is_coalesced_and_ends_exact(user: User, daphnes: list[int
     # At most one message per window (the first at once), however fast the updates come.
     assert view.messages <= elapsed / conf.BROADCAST_WINDOW + 2
     assert view.messages < 3000 / 2
+
+
+def test_idle_connection_stays_open_and_live(user: User, daphnes: list[int]) -> None:
+    """Nothing happens for longer than channels-redis's 5 s blocking read: with redis-py's default read
+    timeout (also 5 s) that read fails and the WebSocket is closed; the settings the README gives keep it
+    open (system check W002 warns about the others)."""
+    with open_socket(user, daphnes[0]) as client:
+        with pytest.raises(TimeoutError):
+            client.recv(timeout=12)
+        view = View()
+        root = root_of(group(step.si(user_id=user.pk), step.si(user_id=user.pk)).apply_async())
+        view.follow(client, caught_up(view, root), timeout=60)
+    assert view.tree(root) == in_database(root)

@@ -69,7 +69,7 @@ async def test_every_message_the_consumer_sends_is_documented() -> None:
 
 def test_every_close_code_and_error_code_is_documented() -> None:
     codes = [value for name, value in vars(consumers).items() if name.startswith("CLOSE_")]
-    assert len(codes) == 4
+    assert len(codes) == 5
     for code in codes:
         assert re.search(rf"^\| {code} \|", DOC, flags=re.MULTILINE), code
     source = Path(consumers.__file__).read_text()

@@ -136,6 +136,20 @@ describe("polling", () => {
     expect(fetchJSON).toHaveBeenCalledTimes(calls);
   });
 
+  it("polls at once when the server says its channel layer failed (4503), and keeps trying the socket", async () => {
+    const el = mount({ src: "/ws/tasks/", api: "/tasks/" });
+    const fetchJSON = vi.mocked(el.fetchJSON);
+    fetchJSON.mockResolvedValue({ status: 200, body: { trees: [] } });
+    FakeSocket.last.receive(snapshotOf("p"));
+    FakeSocket.last.drop(4503);
+    expect(el.connection).toBe("polling");
+    expect(fetchJSON).toHaveBeenCalledWith("/tasks/trees/");
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(FakeSocket.all).toHaveLength(2);
+    FakeSocket.last.receive(snapshotOf("p", 2));
+    expect(el.connection).toBe("live");
+  });
+
   it("polls at once without src", async () => {
     const el = mount({ api: "/tasks" });
     expect(el.connection).toBe("polling");

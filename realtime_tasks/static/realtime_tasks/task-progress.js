@@ -140,6 +140,7 @@ ol.chord > li + li { border-block-start: 1px dashed var(--_track); }
 
 // frontend/task-progress-element.js
 var CLOSE_NOT_AUTHENTICATED = 4401;
+var CLOSE_LAYER_FAILING = 4503;
 var FAILURES_BEFORE_POLLING = 3;
 var BACKOFF_BASE = 1e3;
 var BACKOFF_MAX = 3e4;
@@ -416,7 +417,7 @@ var TaskProgressElement = class _TaskProgressElement extends HTMLElement {
       return;
     }
     this.#failures += 1;
-    if (this.#failures >= FAILURES_BEFORE_POLLING) this.#startPolling();
+    if (this.#failures >= FAILURES_BEFORE_POLLING || code === CLOSE_LAYER_FAILING) this.#startPolling();
     const delay = Math.min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (this.#failures - 1));
     this.#reconnectTimer = setTimeout(() => this.#connect(), delay / 2 + Math.random() * delay / 2);
     if (this.#polling) return;
