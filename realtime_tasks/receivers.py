@@ -6,6 +6,7 @@ import contextlib
 from typing import Any
 
 from celery import Task
+from celery.canvas import _chain, _chord, group, maybe_signature  # type: ignore[attr-defined]
 from celery.signals import task_failure, task_prerun, task_retry, task_revoked, task_success
 
 from .exceptions import TaskCanceledException
@@ -37,8 +38,13 @@ def failed(
     sender: Task[Any, Any] | None = None, task_id: str | None = None, exception: Any = None, **kwargs: Any
 ) -> None:
     # Also sent by the worker's main process when a child process dies under the task (WorkerLostError).
-    if isinstance(sender, UserTaskMixin) and not isinstance(exception, TaskCanceledException):
-        _fail(task_id, str(exception) or type(exception).__name__)
+    if isinstance(exception, TaskCanceledException) or sender is None:
+        return
+    message = str(exception) or type(exception).__name__
+    if isinstance(sender, UserTaskMixin):
+        _fail(task_id, message)
+    else:
+        _fail_untracked(sender, f"{sender.name} failed: {message}")
 
 
 def retrying(sender: Task[Any, Any] | None = None, request: Any = None, **kwargs: Any) -> None:
@@ -59,3 +65,50 @@ def _fail(task_id: str | None, message: str) -> None:
     status = UserTaskStatus.objects.filter(task_id=task_id).first()
     if status is not None:
         status.fail(message)
+
+
+def _fail_untracked(task: Task[Any, Any], message: str) -> None:
+    """A task without a record failed inside a canvas: what it held up will never run.
+
+    That is the rest of its chain and its chord's body, which Celery carries in the request, the next step
+    last. The container of the failed task (the parent of the next step's records) fails with ``message``,
+    and every record held up ends ``Canceled``: nothing is left ``Pending``.
+    """
+    request: Any = task.request
+    following = [*reversed(request.chain or []), *([request.chord] if request.chord else [])]
+    steps = [_task_ids(maybe_signature(step, app=task.app)) for step in following]
+    held_up = list(
+        UserTaskStatus.objects.filter(task_id__in=set().union(*steps)).exclude(
+            state__in=UserTaskStatus.TERMINAL_STATES
+        )
+    )
+    if not held_up:
+        return
+    # The records of the first step held up that has some; their deepest common ancestor is its top record.
+    next_step = next(ids for ids in steps if any(record.task_id in ids for record in held_up))
+    lineages = [record.lineage for record in held_up if record.task_id in next_step]
+    top = [column[0] for column in zip(*lineages, strict=False) if len(set(column)) == 1][-1]
+    container = UserTaskStatus.objects.filter(uuid=top).values_list("parent", flat=True).first()
+    if container is not None:
+        UserTaskStatus.objects.get(uuid=container).fail(message)
+    uuids = {record.uuid for record in held_up}
+    for record in held_up:
+        if record.parent_id not in uuids:  # canceling a record cancels what is below it
+            record.cancel()
+
+
+def _task_ids(signature: Any) -> set[str]:
+    """The task ids (and group ids) in a signature, nested canvases included."""
+    ids = {signature.options["task_id"]} if signature.options.get("task_id") else set()
+    if isinstance(signature, _chord):
+        header = signature.tasks
+        parts = [*(header.tasks if isinstance(header, group) else header), signature.body]
+    elif isinstance(signature, _chain | group):
+        parts = list(signature.tasks)
+    else:
+        parts = []
+    # A step that Celery has turned into the head of the rest of its chain carries that rest in its options.
+    parts += signature.options.get("chain") or []
+    for part in parts:
+        ids |= _task_ids(maybe_signature(part, app=signature.app))
+    return ids

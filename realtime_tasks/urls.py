@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("trees/", views.trees, name="trees"),
     path("trees/<str:root>/", views.tree, name="tree"),
     path("trees/<str:root>/cancel/", views.cancel, name="cancel"),
+    re_path(r"", views.unknown),
 ]

@@ -54,3 +54,10 @@ def cancel(request: HttpRequest, root: str) -> JsonResponse:
     found.cancel()
     [data] = serialize_trees([found.uuid])
     return JsonResponse(data)
+
+
+def unknown(request: HttpRequest) -> JsonResponse:
+    """Any other URL under the API's prefix: a JSON answer too, never the site's HTML error page."""
+    return JsonResponse(
+        {"error": "not_found", "message": f"The task API has no {request.path[:100]!r}."}, status=404
+    )

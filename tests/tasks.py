@@ -56,8 +56,10 @@ step = app.register_task(Step())
 
 
 @app.task(name="tests.plain")
-def plain(*previous: Any, **kwargs: Any) -> str:
+def plain(*previous: Any, fail: str = "", **kwargs: Any) -> str:
     """A task without a status record."""
+    if fail:
+        raise ValueError(fail)
     return "plain"
 
 

@@ -17,7 +17,7 @@ from django.db import transaction
 from realtime_tasks.models import UserTaskStatus
 from realtime_tasks.testing import root_of, wait_for_tree
 from tests.conftest import start_worker_process
-from tests.tasks import STOPPED_KEY, step
+from tests.tasks import STOPPED_KEY, plain, step
 
 pytestmark = [pytest.mark.services, pytest.mark.core, pytest.mark.django_db(transaction=True)]
 
@@ -109,6 +109,48 @@ def test_chord_body_failure_fails_chord(user: User, celery_worker: Any) -> None:
         ("step", "Succeeded"),
         ("step", "Failed"),
     ]
+
+
+def test_untracked_step_failing_fails_its_chain_and_cancels_the_rest(user: User, celery_worker: Any) -> None:
+    canvas = chain(
+        step.si(user_id=user.pk),
+        plain.si(fail="no ink"),
+        step.si(user_id=user.pk),
+        group(step.si(user_id=user.pk), step.si(user_id=user.pk)),
+    )
+    root = wait_for_tree(root_of(canvas.apply_async()))
+    assert states(root) == [
+        ("chain", "Failed"),
+        ("step", "Succeeded"),
+        ("step", "Canceled"),
+        ("group", "Canceled"),
+        ("step", "Canceled"),
+        ("step", "Canceled"),
+    ]
+    assert errors(root) == ["tests.plain failed: no ink"]
+
+
+def test_untracked_chord_member_failing_fails_the_chord_and_cancels_its_body(
+    user: User, celery_worker: Any
+) -> None:
+    canvas = chain(
+        step.si(user_id=user.pk),
+        chord([plain.si(fail="no ink"), step.si(user_id=user.pk)], step.si(user_id=user.pk)),
+        step.si(user_id=user.pk),
+    )
+    root = wait_for_tree(root_of(canvas.apply_async()))
+    # The header group's own tracked member succeeded; the failure is known from the chord up.
+    assert states(root) == [
+        ("chain", "Failed"),
+        ("step", "Succeeded"),
+        ("chord", "Failed"),
+        ("group", "Succeeded"),
+        ("step", "Succeeded"),
+        ("chain", "Canceled"),
+        ("step", "Canceled"),
+        ("step", "Canceled"),
+    ]
+    assert errors(root) == ["tests.plain failed: no ink"]
 
 
 def test_nested_failure_fails_every_level_and_cancels_what_never_runs(user: User, celery_worker: Any) -> None:

@@ -60,6 +60,13 @@ def test_other_users_missing_and_malformed_trees_answer_the_same_404(target: str
     assert UserTaskStatus.objects.get(pk=foreign.pk).state == "Pending"
 
 
+@pytest.mark.parametrize("path", ["/tasks/trees///", "/tasks/nothing/", "/tasks/trees/x/cancel/more/"])
+def test_urls_the_api_does_not_have_answer_json_404(path: str, ada: User) -> None:
+    response = client_of(ada).get(path)
+    assert response.status_code == 404
+    assert response.json() == {"error": "not_found", "message": f"The task API has no {path!r}."}
+
+
 def test_anonymous_requests_get_401() -> None:
     for response in (Client().get("/tasks/trees/"), Client().get(f"/tasks/trees/{uuid.uuid4()}/")):
         assert response.status_code == 401
