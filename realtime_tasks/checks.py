@@ -15,6 +15,7 @@ BLOCKING_READ_SECONDS = 5
 # Settings that must be numbers of at least some value: (name, integers only, minimum).
 NUMBERS = [
     ("BROADCAST_WINDOW", False, 0),
+    ("PROGRESS_WINDOW", False, 0),
     ("SNAPSHOT_RECENT", True, 0),
     ("MAX_MESSAGE_BYTES", True, 1),
     ("MAX_MESSAGES_PER_SECOND", True, 1),

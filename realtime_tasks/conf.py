@@ -26,6 +26,10 @@ class Settings:
         return getattr(settings, "REALTIME_TASKS_BROADCAST_WINDOW", 0.05)
 
     @property
+    def PROGRESS_WINDOW(self) -> Any:
+        return getattr(settings, "REALTIME_TASKS_PROGRESS_WINDOW", 0.05)
+
+    @property
     def SNAPSHOT_RECENT(self) -> Any:
         return getattr(settings, "REALTIME_TASKS_SNAPSHOT_RECENT", 10)
 

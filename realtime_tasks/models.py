@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .conf import conf
 from .exceptions import TaskCanceledException
+from .progress import Progress, steps_first
 from .signals import changes_committed, status_changed, user_task_stopped
 
 logger = logging.getLogger(__name__)
@@ -95,6 +96,9 @@ class UserTaskStatus(models.Model):
     started = models.DateTimeField(null=True, blank=True, editable=False)
     finished = models.DateTimeField(null=True, blank=True, editable=False)
 
+    # Set on the record of a running task (its ``status``): progress steps it holds back (progress.py).
+    _progress: Progress | None = None
+
     class Meta:
         verbose_name_plural = "user task statuses"
         indexes: ClassVar[list[models.Index]] = [
@@ -123,6 +127,7 @@ class UserTaskStatus(models.Model):
 
     # Public API, with django-user-tasks' names and meanings.
 
+    @steps_first
     def start(self) -> None:
         """Mark the task as running (and its pending ancestors with it)."""
         with _Change(self) as change:
@@ -142,18 +147,27 @@ class UserTaskStatus(models.Model):
         """Add ``steps`` to the completed steps of this record and its ancestors.
 
         Raises ``TaskCanceledException`` if the task has been canceled, so that a running task stops at its
-        next progress call.
+        next progress call. On the record of a running task (its ``status``), steps that follow a write
+        within ``REALTIME_TASKS_PROGRESS_WINDOW`` are written together when the window ends (progress.py).
         """
+        if self._progress is not None:
+            self._progress.add(steps)
+        else:
+            self._write_completed_steps(steps)
+
+    def _write_completed_steps(self, steps: int) -> None:
         with _Change(self) as change:
             change.add_steps(change.lineage, completed_steps=steps)
             if change.me.state == self.CANCELED and not change.me.is_container:
                 change.raise_after(TaskCanceledException)
 
+    @steps_first
     def increment_total_steps(self, steps: int) -> None:
         """Add ``steps`` to the total steps of this record and its ancestors."""
         with _Change(self) as change:
             change.add_steps(change.lineage, total_steps=steps)
 
+    @steps_first
     def set_state(self, custom_state: str) -> None:
         """Set a custom in-progress state, such as "Sending email messages".
 
@@ -172,12 +186,14 @@ class UserTaskStatus(models.Model):
                     break
                 node = parent
 
+    @steps_first
     def set_name(self, name: str) -> None:
         """Give this record and all of its ancestors the name ``name``."""
         with _Change(self) as change:
             for record in change.lineage:
                 change.set(record, name=name)
 
+    @steps_first
     def succeed(self) -> None:
         """Mark the task as succeeded with all its steps, and its parent if that was the last it needed."""
         with _Change(self) as change:
@@ -195,6 +211,7 @@ class UserTaskStatus(models.Model):
                 change.finish(parent, self.SUCCEEDED)
                 node = parent
 
+    @steps_first
     def fail(self, message: str) -> None:
         """Mark the task as failed for ``message`` (kept as an "Error" artifact), and its ancestors."""
         with _Change(self) as change:
@@ -205,6 +222,7 @@ class UserTaskStatus(models.Model):
                 change.artifacts.append(UserTaskArtifact(status_id=record.pk, name="Error", text=message))
         _cancel_unreachable(change.ended, change.rows)
 
+    @steps_first
     def retry(self) -> None:
         """Mark the task as waiting for a retry; its containers stay in progress."""
         with _Change(self, lineage=False) as change:
@@ -212,6 +230,7 @@ class UserTaskStatus(models.Model):
             if not me.is_terminal:
                 change.set(me, state=self.RETRYING, attempts=me.attempts + 1)
 
+    @steps_first
     def cancel(self) -> None:
         """Cancel this record, its unfinished descendants and its unfinished ancestors.
 

@@ -42,14 +42,14 @@ def failed(
         return
     message = str(exception) or type(exception).__name__
     if isinstance(sender, UserTaskMixin):
-        _fail(task_id, message)
+        _fail(sender, task_id, message)
     else:
         _fail_untracked(sender, f"{sender.name} failed: {message}")
 
 
 def retrying(sender: Task[Any, Any] | None = None, request: Any = None, **kwargs: Any) -> None:
     if isinstance(sender, UserTaskMixin):
-        status = UserTaskStatus.objects.filter(task_id=request.id).first()
+        status = _record(sender, request.id)
         if status is not None:
             status.retry()
 
@@ -58,11 +58,20 @@ def revoked(
     sender: Task[Any, Any] | None = None, request: Any = None, expired: bool = False, **kwargs: Any
 ) -> None:
     if isinstance(sender, UserTaskMixin):
-        _fail(request.id, "The task expired before it ran" if expired else "The task was revoked")
+        _fail(sender, request.id, "The task expired before it ran" if expired else "The task was revoked")
 
 
-def _fail(task_id: str | None, message: str) -> None:
-    status = UserTaskStatus.objects.filter(task_id=task_id).first()
+def _record(task: UserTaskMixin, task_id: str | None) -> UserTaskStatus | None:
+    """The record of ``task_id``: in the process running it, the task's own ``status``, with the progress
+    steps it holds back; elsewhere (the worker's main process, reporting a lost or revoked task), the
+    database's."""
+    if task_id is not None and task.request.id == task_id:
+        return task.status
+    return UserTaskStatus.objects.filter(task_id=task_id).first()
+
+
+def _fail(task: UserTaskMixin, task_id: str | None, message: str) -> None:
+    status = _record(task, task_id)
     if status is not None:
         status.fail(message)
 

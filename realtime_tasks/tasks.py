@@ -10,6 +10,7 @@ from django.utils.timezone import now
 
 from .conf import conf
 from .models import UserTaskStatus, delete_trees
+from .progress import hold_progress
 
 _signatures: dict[type[Any], inspect.Signature] = {}
 
@@ -71,6 +72,8 @@ class UserTaskMixin:
             status = record_leaf(
                 self, task_id, self.request.args or (), self.request.kwargs or {}, lazily=True
             )
+        # Run eagerly, the task is inside its caller's transaction: no other thread may write for it.
+        hold_progress(status, 0 if self.request.is_eager else conf.PROGRESS_WINDOW)
         self.request.realtime_tasks_status = status
         return status
 

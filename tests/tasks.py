@@ -43,6 +43,8 @@ class Step(UserTask):
             if behaviour.get("pause"):
                 time.sleep(behaviour["pause"])
             self.status.increment_completed_steps()
+        if behaviour.get("hold"):
+            time.sleep(behaviour["hold"])
         if behaviour.get("fail"):
             raise ValueError(behaviour["fail"])
         if behaviour.get("retry") and self.request.retries < behaviour["retry"]:

@@ -223,6 +223,40 @@ def test_cancel_running_task_stops_it_and_cancels_what_follows(user: User, celer
     assert UserTaskStatus.objects.get(position=1, parent=root.uuid).started is None
 
 
+def test_fast_progress_is_written_once_per_window_and_nothing_is_lost(user: User, celery_worker: Any) -> None:
+    # It fails at the end, so its count is what it reported (a success would top it up).
+    record = UserTaskStatus.objects.get(task_id=step.delay(user_id=user.pk, steps=5000, fail="x").id)
+    record = wait_for_tree(record, timeout=60)
+    assert (record.state, record.completed_steps, record.total_steps) == ("Failed", 5000, 5000)
+    # Created, started, failed, and the steps about once per window: far fewer writes than steps.
+    assert record.version < 5000 / 10
+
+
+def test_progress_held_back_is_written_when_its_window_ends_not_at_the_next_call(
+    user: User, celery_worker: Any
+) -> None:
+    record = UserTaskStatus.objects.get(task_id=step.delay(user_id=user.pk, steps=20, hold=3).id)
+
+    def shows_every_step_while_running() -> bool:
+        fresh = UserTaskStatus.objects.get(pk=record.pk)
+        return (fresh.state, fresh.completed_steps) == ("In Progress", 20)
+
+    wait_until(shows_every_step_while_running, timeout=2.5)
+    assert wait_for_tree(record).state == "Succeeded"
+
+
+def test_cancel_stops_a_task_reporting_progress_as_fast_as_it_can(user: User, celery_worker: Any) -> None:
+    record = UserTaskStatus.objects.get(task_id=step.delay(user_id=user.pk, steps=10**9).id)
+    wait_until(lambda: UserTaskStatus.objects.get(pk=record.pk).completed_steps > 100)
+    record.cancel()
+    time.sleep(0.5)  # it stops within a window of the cancel
+    record.refresh_from_db()
+    stopped_at = record.completed_steps
+    time.sleep(0.5)
+    record.refresh_from_db()
+    assert (record.state, record.completed_steps) == ("Canceled", stopped_at)
+
+
 def test_cancel_pending_task_revokes_it(user: User, celery_worker: Any) -> None:
     canvas = group(step.si(user_id=user.pk), step.si(user_id=user.pk).set(countdown=2))
     root = root_of(canvas.apply_async())
