@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .conf import conf
 from .exceptions import TaskCanceledException
-from .progress import Progress, steps_first
+from .progress import Progress, held_steps, steps_first
 from .signals import changes_committed, status_changed, user_task_stopped
 
 logger = logging.getLogger(__name__)
@@ -193,15 +193,21 @@ class UserTaskStatus(models.Model):
             for record in change.lineage:
                 change.set(record, name=name)
 
-    @steps_first
     def succeed(self) -> None:
-        """Mark the task as succeeded with all its steps, and its parent if that was the last it needed."""
-        with _Change(self) as change:
+        """Mark the task as succeeded with all its steps, and its parent if that was the last it needed.
+
+        Progress steps held back (see ``increment_completed_steps``) are written in the same transaction.
+        """
+        with held_steps(self) as held, _Change(self) as change:
             me = change.me
+            # Success tops the steps up to the total; held-back steps count where they go beyond it.
+            steps = held
+            if not (me.is_terminal or me.is_container):
+                steps = max(held, me.total_steps - me.completed_steps)
+            if steps:
+                change.add_steps(change.lineage, completed_steps=steps)
             if me.is_terminal:
                 return
-            if not me.is_container and me.completed_steps < me.total_steps:
-                change.add_steps(change.lineage, completed_steps=me.total_steps - me.completed_steps)
             change.finish(me, self.SUCCEEDED)
             node = me
             while node.completes_parent and (parent := change.parent_of(node)) is not None:

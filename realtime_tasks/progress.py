@@ -11,6 +11,7 @@ dies are lost with it; its task fails anyway.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import heapq
 import itertools
@@ -18,7 +19,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from .exceptions import TaskCanceledException
@@ -118,6 +119,22 @@ flusher = _Flusher()
 def hold_progress(record: UserTaskStatus, window: float) -> None:
     """Write the progress steps of ``record`` at most once per ``window`` seconds (0: every step at once)."""
     record._progress = Progress(record, window) if window > 0 else None
+
+
+@contextlib.contextmanager
+def held_steps(record: UserTaskStatus) -> Iterator[int]:
+    """The steps held back for ``record``, for the caller's change to write; the flusher is kept out."""
+    progress = record._progress
+    if progress is None:
+        yield 0
+        return
+    with progress.lock:
+        steps, progress.pending = progress.pending, 0
+        try:
+            yield steps
+        except BaseException:
+            progress.pending += steps  # not written: the record's next change writes them
+            raise
 
 
 def steps_first(

@@ -20,6 +20,7 @@ from django.utils.timezone import now
 from realtime_tasks.canvas import record_canvas, record_leaf
 from realtime_tasks.exceptions import TaskCanceledException
 from realtime_tasks.models import UserTaskArtifact, UserTaskStatus
+from realtime_tasks.progress import hold_progress
 from realtime_tasks.signals import changes_committed, status_changed, user_task_stopped
 from realtime_tasks.tasks import purge_old_user_tasks
 from tests.tasks import step
@@ -113,6 +114,20 @@ def test_every_change_bumps_the_version_and_is_announced_after_commit(user: User
     # Each change comes with its roll-up into the chain.
     assert received["committed"] == [sorted([str(root.uuid), str(first.uuid)])] * 2
     assert (fresh(first).version, first.version, first.state) == (3, 3, "In Progress")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_success_writes_the_steps_held_back_in_its_own_transaction(user: User) -> None:
+    root = build(group(step.si(user_id=user.pk), step.si(user_id=user.pk)))
+    leaf = get(0, root)
+    hold_progress(leaf, window=60)  # the window does not end during this test
+    for _ in range(5):
+        leaf.increment_completed_steps()
+    assert fresh(leaf).completed_steps == 1  # the first step at once, the next four held back
+    leaf.succeed()
+    # Created, its first step, its success with the four others (beyond its total of 1: they count).
+    assert (fresh(leaf).state, fresh(leaf).completed_steps, fresh(leaf).version) == ("Succeeded", 5, 3)
+    assert fresh(root).completed_steps == 5
 
 
 @pytest.mark.django_db(transaction=True)
