@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -51,6 +52,8 @@ class UserTaskStatusAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     date_hierarchy = "created"
     actions = ("cancel_trees",)
     change_list_template = "admin/realtime_tasks/change_list.html"
+    # The tree page's table of records; the live element above it shows the whole tree.
+    tree_rows_per_page = 500
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[UserTaskStatus]:
         return super().get_queryset(request).filter(parent=None)
@@ -117,18 +120,22 @@ class UserTaskStatusAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         ]
 
     def tree_view(self, request: HttpRequest, root: uuid.UUID) -> HttpResponse:
-        """The whole tree, from three queries whatever its size, kept live by the <task-progress> element."""
+        """The whole tree, kept live by the <task-progress> element, and a table of its records, a page at a
+        time: the same few queries whatever the tree's size."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         top = get_object_or_404(UserTaskStatus.objects.select_related("user"), uuid=root, parent=None)
-        records = list(UserTaskStatus.objects.filter(root__uuid=root).order_by("path", "position"))
+        records = UserTaskStatus.objects.filter(root__uuid=root).order_by("path", "position")
+        page = Paginator(records, self.tree_rows_per_page).get_page(request.GET.get("page"))
         artifacts = list(UserTaskArtifact.objects.filter(status__root__uuid=root).order_by("created"))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": f"Task tree: {top.name or top.task_class}",
             "root": top,
-            "rows": [(record, record.path.count("/")) for record in records],
+            "rows": [(record, record.path.count("/")) for record in page],
+            "page": page,
+            "page_range": page.paginator.get_elided_page_range(page.number),
             "artifacts": artifacts,
             "can_cancel": self.has_cancel_permission(request) and not top.is_terminal,
         }

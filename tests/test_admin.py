@@ -100,6 +100,19 @@ def test_tree_page_needs_the_view_permission(ada: User) -> None:
     assert staff().get(f"{CHANGELIST}{root.uuid}/tree/").status_code == 403
 
 
+def test_tree_page_shows_its_records_a_page_at_a_time(ada: User) -> None:
+    root = tree(ada, group(step.si(user_id=ada.pk) for _ in range(1_100)))
+    client = staff("view_usertaskstatus")
+    pages = {
+        number: client.get(f"{CHANGELIST}{root.uuid}/tree/?page={number}").content.decode()
+        for number in ("1", "3", "x", "99")
+    }
+    assert [page.count("<tr data-uuid=") for page in pages.values()] == [500, 101, 500, 101]
+    assert "Records 1&ndash;500 of 1101" in pages["1"]
+    assert "Records 1001&ndash;1101 of 1101" in pages["3"]
+    assert f'<tr data-uuid="{root.uuid}"' in pages["1"]  # the root first
+
+
 def test_tree_page_costs_the_same_queries_for_10_and_10000_records(ada: User) -> None:
     client = staff("view_usertaskstatus")
     counts = []
