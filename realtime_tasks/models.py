@@ -4,6 +4,7 @@ import logging
 import uuid as uuid_module
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any, ClassVar
 
@@ -18,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .conf import conf
 from .exceptions import TaskCanceledException
-from .progress import Progress, held_steps, steps_first
+from .progress import Progress, held_progress, steps_first
 from .signals import changes_committed, status_changed, user_task_stopped
 
 logger = logging.getLogger(__name__)
@@ -127,21 +128,30 @@ class UserTaskStatus(models.Model):
 
     # Public API, with django-user-tasks' names and meanings.
 
-    @steps_first
     def start(self) -> None:
-        """Mark the task as running (and its pending ancestors with it)."""
+        """Mark the task as running (and its pending ancestors with it).
+
+        On a running task's own record the start is held back like its progress steps (see
+        ``increment_completed_steps``), so that a short task is written once, when it ends.
+        """
+        if self._progress is not None:
+            self._progress.hold_start()
+            return
         with _Change(self) as change:
-            me = change.me
-            if me.state == self.CANCELED and not me.is_container:
-                change.raise_after(TaskCanceledException)
-                return
-            if me.is_terminal:
-                return
-            change.set(me, state=self.IN_PROGRESS, started=me.started or change.now)
-            # A custom state a previous step left on its containers ends when the next step starts.
-            for ancestor in change.ancestors:
-                if not ancestor.is_terminal:
-                    change.set(ancestor, state=self.IN_PROGRESS, started=ancestor.started or change.now)
+            self._apply_start(change, change.now)
+
+    def _apply_start(self, change: _Change, at: datetime) -> None:
+        me = change.me
+        if me.state == self.CANCELED and not me.is_container:
+            change.raise_after(TaskCanceledException)
+            return
+        if me.is_terminal:
+            return
+        change.set(me, state=self.IN_PROGRESS, started=me.started or at)
+        # A custom state a previous step left on its containers ends when the next step starts.
+        for ancestor in change.ancestors:
+            if not ancestor.is_terminal:
+                change.set(ancestor, state=self.IN_PROGRESS, started=ancestor.started or at)
 
     def increment_completed_steps(self, steps: int = 1) -> None:
         """Add ``steps`` to the completed steps of this record and its ancestors.
@@ -153,13 +163,17 @@ class UserTaskStatus(models.Model):
         if self._progress is not None:
             self._progress.add(steps)
         else:
-            self._write_completed_steps(steps)
+            self._write_progress(None, steps)
 
-    def _write_completed_steps(self, steps: int) -> None:
+    def _write_progress(self, started: datetime | None, steps: int) -> None:
+        """Write a start held back (at ``started``) and ``steps`` completed steps, in one change."""
         with _Change(self) as change:
-            change.add_steps(change.lineage, completed_steps=steps)
-            if change.me.state == self.CANCELED and not change.me.is_container:
-                change.raise_after(TaskCanceledException)
+            if started is not None:
+                self._apply_start(change, started)
+            if steps:
+                change.add_steps(change.lineage, completed_steps=steps)
+                if change.me.state == self.CANCELED and not change.me.is_container:
+                    change.raise_after(TaskCanceledException)
 
     @steps_first
     def increment_total_steps(self, steps: int) -> None:
@@ -196,10 +210,13 @@ class UserTaskStatus(models.Model):
     def succeed(self) -> None:
         """Mark the task as succeeded with all its steps, and its parent if that was the last it needed.
 
-        Progress steps held back (see ``increment_completed_steps``) are written in the same transaction.
+        A start and progress steps held back (see ``increment_completed_steps``) are written in the same
+        transaction.
         """
-        with held_steps(self) as held, _Change(self) as change:
+        with held_progress(self) as (started, held), _Change(self) as change:
             me = change.me
+            if started is not None and not me.is_terminal:
+                self._apply_start(change, started)
             # Success tops the steps up to the total; held-back steps count where they go beyond it.
             steps = held
             if not (me.is_terminal or me.is_container):

@@ -1,12 +1,13 @@
-"""Progress steps of a running task's own record, written at most once per window.
+"""The start and the progress steps of a running task's own record, written at most once per window.
 
 A task that reports progress as fast as it can would otherwise pay a transaction, which locks the record's
-whole lineage, for every step. Here the first step after a quiet window is written at once; the steps that
-follow within the window are held back and written together when it ends, by one thread of the process (so
-that a burst followed by a long pause is never left unwritten), or before any other change of the record (so
-that its success or failure comes after all of its steps). A canceled task learns of it at the first write
-after the cancel: at its next progress call, or within one window. Steps held back when the worker process
-dies are lost with it; its task fails anyway.
+whole lineage, for every step, and every task a second one for its start. Here the start is held back, and
+so is every step that follows a write within the window; what is held back is written in one transaction
+when the window ends, by one thread of the process (so that a burst followed by a long pause is never left
+unwritten), with the record's next step that is not held back, or with the record's next other change (so
+that its success or failure comes after all of its steps; a task that ends within the window is written
+once). A canceled task learns of it at the first write after the cancel: at its next progress call, or
+within one window. What is held back when the worker process dies is lost with it; its task fails anyway.
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
+
+from django.db import connections
+from django.utils.timezone import now
 
 from .exceptions import TaskCanceledException
 
@@ -29,50 +34,73 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# How long the flusher's thread keeps its database connection without anything to write.
+IDLE_SECONDS = 1.0
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
 class Progress:
-    """The steps held back for one record, and when it was last written."""
+    """The start and the steps held back for one record, and when it was last written."""
 
     def __init__(self, record: UserTaskStatus, window: float) -> None:
         self.record = record
         self.window = window
         # Held while the record is written, by whichever thread writes it.
         self.lock = threading.RLock()
+        self.started: datetime | None = None
         self.pending = 0
         self.written_at = float("-inf")
         self.scheduled = False
         self.canceled = False
 
+    def hold_start(self) -> None:
+        with self.lock:
+            self.started = now()
+            # The first window opens with the task: a task that ends within it is written once.
+            self.written_at = time.monotonic()
+            self._schedule(self.written_at + self.window)
+
     def add(self, steps: int) -> None:
         with self.lock:
             if self.canceled:
                 raise TaskCanceledException(f"The task of {self.record.uuid} was canceled")
-            now = time.monotonic()
-            if self.pending or now < self.written_at + self.window:
+            if self.pending or time.monotonic() < self.written_at + self.window:
                 self.pending += steps
-                if not self.scheduled:
-                    self.scheduled = True
-                    flusher.at(self.written_at + self.window, self)
+                self._schedule(self.written_at + self.window)
                 return
-            self.written_at = now
-            self.record._write_completed_steps(steps)
+            started, self.started = self.started, None
+            self.written_at = time.monotonic()
+            self.record._write_progress(started, steps)
 
     def write_pending(self) -> None:
-        """Write the steps held back, if any; the lock must be held."""
-        steps, self.pending = self.pending, 0
-        if not steps:
-            return
-        self.written_at = time.monotonic()
+        """Write the start and the steps held back, if any; the lock must be held."""
+        with self.taken() as (started, steps):
+            if started is None and not steps:
+                return
+            self.written_at = time.monotonic()
+            try:
+                self.record._write_progress(started, steps)
+            except TaskCanceledException:
+                self.canceled = True  # written all the same; the task stops at its next progress call
+
+    @contextlib.contextmanager
+    def taken(self) -> Iterator[tuple[datetime | None, int]]:
+        """The start and the steps held back, for the caller to write; back if it raises."""
+        held = self.started, self.pending
+        self.started, self.pending = None, 0
         try:
-            self.record._write_completed_steps(steps)
-        except TaskCanceledException:
-            self.canceled = True  # written all the same; the task stops at its next progress call
-        except Exception:
-            self.pending += steps  # written with the record's next change
+            yield held
+        except BaseException:
+            self.started = self.started or held[0]
+            self.pending += held[1]
             raise
+
+    def _schedule(self, when: float) -> None:
+        if not self.scheduled:
+            self.scheduled = True
+            flusher.at(when, self)
 
     def due(self) -> None:
         """Called by the flusher's thread when the window has ended."""
@@ -105,12 +133,17 @@ class _Flusher:
             self._condition.notify()
 
     def _run(self) -> None:
+        worked_at = time.monotonic()
         while True:
             with self._condition:
                 while not self._due or self._due[0][0] > time.monotonic():
-                    self._condition.wait(self._due[0][0] - time.monotonic() if self._due else None)
+                    timeout = self._due[0][0] - time.monotonic() if self._due else IDLE_SECONDS
+                    self._condition.wait(min(timeout, IDLE_SECONDS))
+                    if time.monotonic() - worked_at >= IDLE_SECONDS:
+                        connections.close_all()  # idle: give the database this thread's connection back
                 _, _, progress = heapq.heappop(self._due)
             progress.due()
+            worked_at = time.monotonic()
 
 
 flusher = _Flusher()
@@ -122,19 +155,15 @@ def hold_progress(record: UserTaskStatus, window: float) -> None:
 
 
 @contextlib.contextmanager
-def held_steps(record: UserTaskStatus) -> Iterator[int]:
-    """The steps held back for ``record``, for the caller's change to write; the flusher is kept out."""
+def held_progress(record: UserTaskStatus) -> Iterator[tuple[datetime | None, int]]:
+    """The start and the steps held back for ``record``, for the caller's change to write; the flusher is
+    kept out until it has."""
     progress = record._progress
     if progress is None:
-        yield 0
+        yield None, 0
         return
-    with progress.lock:
-        steps, progress.pending = progress.pending, 0
-        try:
-            yield steps
-        except BaseException:
-            progress.pending += steps  # not written: the record's next change writes them
-            raise
+    with progress.lock, progress.taken() as held:
+        yield held
 
 
 def steps_first(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from io import StringIO
@@ -20,7 +21,7 @@ from django.utils.timezone import now
 from realtime_tasks.canvas import record_canvas, record_leaf
 from realtime_tasks.exceptions import TaskCanceledException
 from realtime_tasks.models import UserTaskArtifact, UserTaskStatus
-from realtime_tasks.progress import hold_progress
+from realtime_tasks.progress import IDLE_SECONDS, hold_progress
 from realtime_tasks.signals import changes_committed, status_changed, user_task_stopped
 from realtime_tasks.tasks import purge_old_user_tasks
 from tests.tasks import step
@@ -117,17 +118,35 @@ def test_every_change_bumps_the_version_and_is_announced_after_commit(user: User
 
 
 @pytest.mark.django_db(transaction=True)
-def test_success_writes_the_steps_held_back_in_its_own_transaction(user: User) -> None:
+def test_a_task_ending_within_its_first_window_is_written_once(user: User) -> None:
     root = build(group(step.si(user_id=user.pk), step.si(user_id=user.pk)))
     leaf = get(0, root)
     hold_progress(leaf, window=60)  # the window does not end during this test
+    leaf.start()
     for _ in range(5):
         leaf.increment_completed_steps()
-    assert fresh(leaf).completed_steps == 1  # the first step at once, the next four held back
+    assert (fresh(leaf).state, fresh(leaf).version) == ("Pending", 1)  # all held back
     leaf.succeed()
-    # Created, its first step, its success with the four others (beyond its total of 1: they count).
-    assert (fresh(leaf).state, fresh(leaf).completed_steps, fresh(leaf).version) == ("Succeeded", 5, 3)
-    assert fresh(root).completed_steps == 5
+    # Created, then started, stepped and succeeded in one change; the steps beyond its total of 1 count.
+    done = fresh(leaf)
+    assert (done.state, done.completed_steps, done.version) == ("Succeeded", 5, 2)
+    assert done.created <= done.started <= done.finished
+    assert (fresh(root).state, fresh(root).completed_steps) == ("In Progress", 5)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_steps_after_the_first_window_are_written_at_once_then_held_again(user: User) -> None:
+    leaf = get(0, build(group(step.si(user_id=user.pk), step.si(user_id=user.pk))))
+    hold_progress(leaf, window=0.2)
+    leaf.start()
+    time.sleep(0.4)  # the window ends: its flush writes the start
+    assert (fresh(leaf).state, fresh(leaf).version) == ("In Progress", 2)
+    leaf.increment_completed_steps()  # a quiet window before it: written at once
+    leaf.increment_completed_steps()  # held back, written when the new window ends
+    assert (fresh(leaf).completed_steps, fresh(leaf).version) == (1, 3)
+    time.sleep(0.4)
+    assert (fresh(leaf).completed_steps, fresh(leaf).version) == (2, 4)
+    time.sleep(IDLE_SECONDS + 0.5)  # the flusher's thread closes its connection, and the database can go
 
 
 @pytest.mark.django_db(transaction=True)
