@@ -54,6 +54,11 @@ window.bench = async (groups, members, seconds, perSecond) => {
   await frame();
   element.shadowRoot.querySelector("li").getBoundingClientRect();
   const firstRender = performance.now() - start;
+  const firstNodes = element.shadowRoot.querySelectorAll("li.node").length;
+  // A large tree is drawn over several frames, its top first: until every node is there.
+  while (element.shadowRoot.querySelectorAll("li.node").length < records.length) await frame();
+  element.shadowRoot.querySelector("li").getBoundingClientRect();
+  const complete = performance.now() - start;
   const nodes = element.shadowRoot.querySelectorAll("li.node").length;
 
   // Updates arrive in batches every 10 ms, as coalesced status messages would.
@@ -78,7 +83,7 @@ window.bench = async (groups, members, seconds, perSecond) => {
     last = now;
   }
   clearInterval(timer);
-  return { firstRender, nodes, frames };
+  return { firstRender, firstNodes, complete, nodes, frames };
 };
 window.ready = true;
 </script></body></html>"""
@@ -105,6 +110,8 @@ def run(quick: bool = False) -> dict[str, Any]:
     return {
         "nodes": result["nodes"],
         "first_render_ms": round(result["firstRender"], 1),
+        "first_render_nodes": result["firstNodes"],
+        "complete_ms": round(result["complete"], 1),
         "frame_ms_p50": round(statistics.median(frames), 1),
         "frame_ms_p99": round(frames[int(len(frames) * 0.99) - 1], 1),
         "frame_ms_max": round(frames[-1], 1),
@@ -116,7 +123,10 @@ def run(quick: bool = False) -> dict[str, Any]:
 def main(quick: bool = False) -> None:
     figures = run(quick)
     print(f"widget in Chromium: {figures['nodes']} nodes")
-    print(f"  first render: {figures['first_render_ms']} ms (goal < 100 ms)")
+    print(
+        f"  first render: {figures['first_render_ms']} ms, {figures['first_render_nodes']} nodes on screen "
+        f"(goal < 100 ms); whole tree drawn: {figures['complete_ms']} ms"
+    )
     print(
         f"  frames at 1,000 updates/s: p50 {figures['frame_ms_p50']} ms, p99 {figures['frame_ms_p99']} ms, "
         f"max {figures['frame_ms_max']} ms; {figures['frames_over_16_7_ms']} of {figures['frames']} frames "

@@ -63,8 +63,8 @@ button { font: inherit; }
 ol.chain { counter-reset: step; }
 ol.chain > li { counter-increment: step; }
 ol.chain > li > .row::before { content: counter(step) "."; color: var(--_muted); }
-/* An expanded group of thousands: the browser lays out only the members on screen. */
-ul.group > .node { content-visibility: auto; contain-intrinsic-size: auto 3rem; }
+/* A large tree: the browser lays out only the nodes on screen (each keeps its size once drawn). */
+.list > .node { content-visibility: auto; contain-intrinsic-size: auto 3rem; }
 ul.group {
   display: grid; grid-template-columns: repeat(auto-fill, minmax(14rem, 1fr)); column-gap: calc(2 * var(--_gap));
 }

@@ -24,6 +24,8 @@ const CLOSE_LAYER_FAILING = 4503;
 const FAILURES_BEFORE_POLLING = 3;
 const BACKOFF_BASE = 1000;
 const BACKOFF_MAX = 30000;
+// Milliseconds of drawing new nodes per animation frame; the rest of a large tree follows in the next frames.
+const FRAME_BUDGET = 8;
 
 const numbers = new Intl.NumberFormat();
 
@@ -97,6 +99,8 @@ export class TaskProgressElement extends HTMLElement {
   #loaded = false;
   #message = "";
   #frame = 0;
+  /** When the current frame's drawing should stop (performance.now()). */
+  #deadline = 0;
 
   #started = false;
   /** @type {WebSocket | null} */ #socket = null;
@@ -524,6 +528,7 @@ export class TaskProgressElement extends HTMLElement {
 
   #flush() {
     this.#frame = 0;
+    this.#deadline = performance.now() + FRAME_BUDGET;
     const structure = this.#rebuild ? new Set([""]) : this.#structure;
     const dirty = this.#dirty;
     if (this.#rebuild) {
@@ -592,10 +597,18 @@ export class TaskProgressElement extends HTMLElement {
     }
     let next = list.firstElementChild;
     for (const uuid of children) {
-      const record = /** @type {TaskRecord} */ (this.#records.get(uuid));
-      const el = (this.#views.get(uuid) ?? this.#createView(record)).el;
-      if (el === next) next = next.nextElementSibling;
-      else list.insertBefore(el, next);
+      let view = this.#views.get(uuid);
+      if (!view) {
+        if (performance.now() > this.#deadline) {
+          // A large tree is drawn over several frames, its top first: this list goes on in the next.
+          this.#structure.add(parent);
+          this.#schedule();
+          return;
+        }
+        view = this.#createView(/** @type {TaskRecord} */ (this.#records.get(uuid)));
+      }
+      if (view.el === next) next = next.nextElementSibling;
+      else list.insertBefore(view.el, next);
     }
   }
 

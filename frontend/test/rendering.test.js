@@ -80,6 +80,23 @@ describe("canvas shapes", () => {
   });
 });
 
+describe("a large tree", () => {
+  it("is drawn top first over several frames, each within its budget, and ends complete and in order", () => {
+    // Each call of the clock takes a millisecond: a frame's budget of 8 ms draws a few nodes only.
+    let clock = 0;
+    vi.spyOn(performance, "now").mockImplementation(() => (clock += 1));
+    /** @type {import("./helpers.js").Shape[]} */
+    const members = Array.from({ length: 40 }, (_, i) => [`m${i}`, "task"]);
+    const records = tree(["c", "chain", [["g", "group", members], ["s", "task"]]]);
+    const el = showing(records);
+    const drawn = () => $$(el, ".node").map((li) => li.dataset.uuid);
+    expect(drawn()[0]).toBe("c");
+    expect(drawn().length).toBeLessThan(records.length);
+    for (let frames = 0; frames < 100 && drawn().length < records.length; frames++) frame();
+    expect(drawn()).toEqual(["c", "g", ...members.map(([uuid]) => uuid), "s"]);
+  });
+});
+
 describe("a node", () => {
   it("shows its name, state, counts and percentage, and a container its roll-up", () => {
     const el = showing([

@@ -122,8 +122,8 @@ button { font: inherit; }
 ol.chain { counter-reset: step; }
 ol.chain > li { counter-increment: step; }
 ol.chain > li > .row::before { content: counter(step) "."; color: var(--_muted); }
-/* An expanded group of thousands: the browser lays out only the members on screen. */
-ul.group > .node { content-visibility: auto; contain-intrinsic-size: auto 3rem; }
+/* A large tree: the browser lays out only the nodes on screen (each keeps its size once drawn). */
+.list > .node { content-visibility: auto; contain-intrinsic-size: auto 3rem; }
 ul.group {
   display: grid; grid-template-columns: repeat(auto-fill, minmax(14rem, 1fr)); column-gap: calc(2 * var(--_gap));
 }
@@ -144,6 +144,7 @@ var CLOSE_LAYER_FAILING = 4503;
 var FAILURES_BEFORE_POLLING = 3;
 var BACKOFF_BASE = 1e3;
 var BACKOFF_MAX = 3e4;
+var FRAME_BUDGET = 8;
 var numbers = new Intl.NumberFormat();
 var compare = (a, b) => a < b ? -1 : a > b ? 1 : 0;
 function h(tag, name) {
@@ -228,6 +229,8 @@ var TaskProgressElement = class _TaskProgressElement extends HTMLElement {
   #loaded = false;
   #message = "";
   #frame = 0;
+  /** When the current frame's drawing should stop (performance.now()). */
+  #deadline = 0;
   #started = false;
   /** @type {WebSocket | null} */
   #socket = null;
@@ -629,6 +632,7 @@ var TaskProgressElement = class _TaskProgressElement extends HTMLElement {
   }
   #flush() {
     this.#frame = 0;
+    this.#deadline = performance.now() + FRAME_BUDGET;
     const structure = this.#rebuild ? /* @__PURE__ */ new Set([""]) : this.#structure;
     const dirty = this.#dirty;
     if (this.#rebuild) {
@@ -694,13 +698,20 @@ var TaskProgressElement = class _TaskProgressElement extends HTMLElement {
     }
     let next = list.firstElementChild;
     for (const uuid of children) {
-      const record = (
-        /** @type {TaskRecord} */
-        this.#records.get(uuid)
-      );
-      const el = (this.#views.get(uuid) ?? this.#createView(record)).el;
-      if (el === next) next = next.nextElementSibling;
-      else list.insertBefore(el, next);
+      let view2 = this.#views.get(uuid);
+      if (!view2) {
+        if (performance.now() > this.#deadline) {
+          this.#structure.add(parent);
+          this.#schedule();
+          return;
+        }
+        view2 = this.#createView(
+          /** @type {TaskRecord} */
+          this.#records.get(uuid)
+        );
+      }
+      if (view2.el === next) next = next.nextElementSibling;
+      else list.insertBefore(view2.el, next);
     }
   }
   /** @param {string} uuid */
