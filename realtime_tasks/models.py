@@ -97,7 +97,7 @@ class UserTaskStatus(models.Model):
     started = models.DateTimeField(null=True, blank=True, editable=False)
     finished = models.DateTimeField(null=True, blank=True, editable=False)
 
-    # Set on the record of a running task (its ``status``): progress steps it holds back (progress.py).
+    # Set on the record of a running task (its ``status``): the start and steps it holds back (progress.py).
     _progress: Progress | None = None
 
     class Meta:

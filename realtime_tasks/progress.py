@@ -70,9 +70,9 @@ class Progress:
                 self.pending += steps
                 self._schedule(self.written_at + self.window)
                 return
-            started, self.started = self.started, None
             self.written_at = time.monotonic()
-            self.record._write_progress(started, steps)
+            with self.taken() as (started, _):
+                self.record._write_progress(started, steps)
 
     def write_pending(self) -> None:
         """Write the start and the steps held back, if any; the lock must be held."""
@@ -87,11 +87,13 @@ class Progress:
 
     @contextlib.contextmanager
     def taken(self) -> Iterator[tuple[datetime | None, int]]:
-        """The start and the steps held back, for the caller to write; back if it raises."""
+        """The start and the steps held back, for the caller to write; held back again if the write fails."""
         held = self.started, self.pending
         self.started, self.pending = None, 0
         try:
             yield held
+        except TaskCanceledException:
+            raise  # raised once the change is committed: written
         except BaseException:
             self.started = self.started or held[0]
             self.pending += held[1]
