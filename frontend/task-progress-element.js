@@ -26,6 +26,10 @@ const BACKOFF_BASE = 1000;
 const BACKOFF_MAX = 30000;
 // Milliseconds of drawing new nodes per animation frame; the rest of a large tree follows in the next frames.
 const FRAME_BUDGET = 8;
+// After this many milliseconds without a message the element pings; a connection that stays silent for
+// PONG_WAIT more is taken for dead (a half-open TCP connection can look open for minutes).
+const PING_AFTER = 25000;
+const PONG_WAIT = 10000;
 
 const numbers = new Intl.NumberFormat();
 
@@ -106,6 +110,7 @@ export class TaskProgressElement extends HTMLElement {
   /** @type {WebSocket | null} */ #socket = null;
   #failures = 0;
   #reconnectTimer = 0;
+  #heartbeat = 0;
   #polling = false;
   #pollRun = 0;
   #pollTimer = 0;
@@ -249,6 +254,7 @@ export class TaskProgressElement extends HTMLElement {
       socket.close(1000);
     }
     clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#heartbeat);
     this.#stopPolling();
   }
 
@@ -269,16 +275,34 @@ export class TaskProgressElement extends HTMLElement {
     this.#socket = socket;
     if (!this.#polling) this.#setConnection("connecting");
     socket.onmessage = (event) => {
-      if (this.#socket === socket) this.#receive(event.data);
+      if (this.#socket !== socket) return;
+      this.#listen(socket);
+      this.#receive(event.data);
     };
     socket.onclose = (event) => {
       if (this.#socket === socket) this.#closed(event.code);
     };
+    this.#listen(socket);
+  }
+
+  /** Pings `socket` after a silence, and drops it if the silence goes on. @param {WebSocket} socket */
+  #listen(socket) {
+    clearTimeout(this.#heartbeat);
+    this.#heartbeat = setTimeout(() => {
+      this.#send({ type: "ping" });
+      this.#heartbeat = setTimeout(() => {
+        // Not waiting for the close handshake, which a dead connection never completes.
+        socket.onclose = null;
+        socket.close();
+        this.#closed(1006);
+      }, PONG_WAIT);
+    }, PING_AFTER);
   }
 
   /** @param {number} code */
   #closed(code) {
     this.#socket = null;
+    clearTimeout(this.#heartbeat);
     if (code === CLOSE_NOT_AUTHENTICATED) {
       this.#loggedOut();
       return;

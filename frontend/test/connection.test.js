@@ -108,6 +108,37 @@ describe("the socket", () => {
   });
 });
 
+describe("keep-alive", () => {
+  it("pings after 25 s of silence, and any message restarts the wait", () => {
+    mount({ src: "/ws/tasks/" });
+    const socket = FakeSocket.last;
+    socket.receive(snapshotOf("p"));
+    vi.advanceTimersByTime(20000);
+    socket.receive({ type: "status", records: [rec({ uuid: "p", version: 2 })] });
+    vi.advanceTimersByTime(20000);
+    expect(socket.sent).toEqual([]);
+    vi.advanceTimersByTime(5000);
+    expect(socket.sent).toEqual([{ type: "ping" }]);
+    socket.receive({ type: "pong", time: 1 });
+    vi.advanceTimersByTime(24000);
+    expect(socket.sent).toHaveLength(1);
+    expect(FakeSocket.all).toHaveLength(1);
+  });
+
+  it("drops a connection that answers nothing 10 s after a ping, and reconnects for a snapshot", () => {
+    const el = mount({ src: "/ws/tasks/" });
+    const socket = FakeSocket.last;
+    socket.receive(snapshotOf("p"));
+    vi.advanceTimersByTime(25000 + 10000);
+    expect(socket.closedWith).toBe(1005);
+    expect(el.connection).toBe("connecting");
+    vi.advanceTimersByTime(1000);
+    expect(FakeSocket.all).toHaveLength(2);
+    FakeSocket.last.receive(snapshotOf("p", 2));
+    expect(el.connection).toBe("live");
+  });
+});
+
 describe("polling", () => {
   it("polls the API after three failed connections and keeps trying the socket", async () => {
     const el = mount({ src: "/ws/tasks/", api: "/tasks/", "poll-interval": "500" });

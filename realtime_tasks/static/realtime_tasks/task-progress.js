@@ -145,6 +145,8 @@ var FAILURES_BEFORE_POLLING = 3;
 var BACKOFF_BASE = 1e3;
 var BACKOFF_MAX = 3e4;
 var FRAME_BUDGET = 8;
+var PING_AFTER = 25e3;
+var PONG_WAIT = 1e4;
 var numbers = new Intl.NumberFormat();
 var compare = (a, b) => a < b ? -1 : a > b ? 1 : 0;
 function h(tag, name) {
@@ -236,6 +238,7 @@ var TaskProgressElement = class _TaskProgressElement extends HTMLElement {
   #socket = null;
   #failures = 0;
   #reconnectTimer = 0;
+  #heartbeat = 0;
   #polling = false;
   #pollRun = 0;
   #pollTimer = 0;
@@ -388,6 +391,7 @@ var TaskProgressElement = class _TaskProgressElement extends HTMLElement {
       socket.close(1e3);
     }
     clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#heartbeat);
     this.#stopPolling();
   }
   #connect() {
@@ -406,15 +410,31 @@ var TaskProgressElement = class _TaskProgressElement extends HTMLElement {
     this.#socket = socket;
     if (!this.#polling) this.#setConnection("connecting");
     socket.onmessage = (event) => {
-      if (this.#socket === socket) this.#receive(event.data);
+      if (this.#socket !== socket) return;
+      this.#listen(socket);
+      this.#receive(event.data);
     };
     socket.onclose = (event) => {
       if (this.#socket === socket) this.#closed(event.code);
     };
+    this.#listen(socket);
+  }
+  /** Pings `socket` after a silence, and drops it if the silence goes on. @param {WebSocket} socket */
+  #listen(socket) {
+    clearTimeout(this.#heartbeat);
+    this.#heartbeat = setTimeout(() => {
+      this.#send({ type: "ping" });
+      this.#heartbeat = setTimeout(() => {
+        socket.onclose = null;
+        socket.close();
+        this.#closed(1006);
+      }, PONG_WAIT);
+    }, PING_AFTER);
   }
   /** @param {number} code */
   #closed(code) {
     this.#socket = null;
+    clearTimeout(this.#heartbeat);
     if (code === CLOSE_NOT_AUTHENTICATED) {
       this.#loggedOut();
       return;
