@@ -66,10 +66,15 @@ export function percent(record) {
 /** @param {number} seconds */
 export function duration(seconds) {
   const s = Math.ceil(seconds);
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  if (s < 60) return UNITS.second.format(s);
+  if (s < 3600) return `${UNITS.minute.format(Math.floor(s / 60))} ${UNITS.second.format(s % 60)}`;
+  return `${UNITS.hour.format(Math.floor(s / 3600))} ${UNITS.minute.format(Math.floor((s % 3600) / 60))}`;
 }
+
+// Durations in the browser's language ("8 sec", "8 Sek.", "8 s"...).
+const unitFormat = (/** @type {string} */ unit) =>
+  new Intl.NumberFormat(undefined, { style: "unit", unit, unitDisplay: "short" });
+const UNITS = { second: unitFormat("second"), minute: unitFormat("minute"), hour: unitFormat("hour") };
 
 // Rate and time left need this much history of a record: samples, over at least this many milliseconds;
 // they follow the recent pace: the last samples, within a window.

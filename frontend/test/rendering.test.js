@@ -246,7 +246,7 @@ describe("rate and time left", () => {
     FakeSocket.last.receive({ type: "status", records: [at(1, 1)] });
     FakeSocket.last.receive({ type: "status", records: [at(2, 2)] });
     frame();
-    expect(part(node(el, "t"), "rate").textContent).toBe("1.0/s, about 8 s left");
+    expect(part(node(el, "t"), "rate").textContent).toBe("1.0/s, about 8 sec left");
   });
 
   it("follows the recent pace", () => {
@@ -254,14 +254,14 @@ describe("rate and time left", () => {
     FakeSocket.last.receive({ type: "status", records: [at(200, 1), at(201, 2)] });
     FakeSocket.last.receive({ type: "status", records: [at(202, 3)] });
     frame();
-    expect(part(node(el, "t"), "rate").textContent).toBe("1.0/s, about 7 s left");
+    expect(part(node(el, "t"), "rate").textContent).toBe("1.0/s, about 7 sec left");
   });
 
   it("counts a slow pace per minute", () => {
     const el = showing([at(0, 0)]);
     FakeSocket.last.receive({ type: "status", records: [at(20, 1), at(40, 2)] });
     frame();
-    expect(part(node(el, "t"), "rate").textContent).toBe("3.0/min, about 2 min 40 s left");
+    expect(part(node(el, "t"), "rate").textContent).toBe("3.0/min, about 2 min 40 sec left");
   });
 
   it("shows nothing for a finished node", () => {

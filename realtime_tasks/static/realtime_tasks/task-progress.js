@@ -34,10 +34,12 @@ function percent(record) {
 }
 function duration(seconds) {
   const s = Math.ceil(seconds);
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  return `${Math.floor(s / 3600)} h ${Math.floor(s % 3600 / 60)} min`;
+  if (s < 60) return UNITS.second.format(s);
+  if (s < 3600) return `${UNITS.minute.format(Math.floor(s / 60))} ${UNITS.second.format(s % 60)}`;
+  return `${UNITS.hour.format(Math.floor(s / 3600))} ${UNITS.minute.format(Math.floor(s % 3600 / 60))}`;
 }
+var unitFormat = (unit) => new Intl.NumberFormat(void 0, { style: "unit", unit, unitDisplay: "short" });
+var UNITS = { second: unitFormat("second"), minute: unitFormat("minute"), hour: unitFormat("hour") };
 var RATE_SAMPLES = 3;
 var RATE_SPAN = 1e3;
 var RATE_KEEP = 20;
