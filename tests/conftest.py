@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def _missing_services() -> list[str]:
     missing = []
     try:
-        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1).ping()
+        with redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1) as client:
+            client.ping()
     except redis.RedisError as error:
         missing.append(f"Redis at {settings.REDIS_URL} ({error})")
     if not os.environ.get("DATABASE_URL"):
@@ -49,8 +50,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def redis_client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
+def redis_client() -> Iterator[redis.Redis]:
+    with redis.Redis.from_url(settings.REDIS_URL) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")
@@ -160,7 +162,8 @@ class PrivateRedis:
         deadline = time.monotonic() + 10
         while True:
             try:
-                redis.Redis.from_url(self.url).ping()
+                with redis.Redis.from_url(self.url) as client:
+                    client.ping()
                 return
             except redis.ConnectionError:
                 assert time.monotonic() < deadline, "the private redis did not start"

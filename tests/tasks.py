@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import time
@@ -18,7 +19,9 @@ from .celery_app import app
 STOPPED_KEY = "realtime-tasks-tests:stopped"
 
 
+@functools.cache
 def _redis() -> redis.Redis:
+    # One client per process: one made per call would be left for the garbage collector to close.
     return redis.Redis.from_url(settings.REDIS_URL)
 
 

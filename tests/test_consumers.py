@@ -260,7 +260,7 @@ async def test_disconnect_leaves_no_group_membership(ada: User) -> None:
     await communicator.send_json_to({"type": "subscribe", "root": str(foreign.uuid)})
     await receive(communicator)
     await communicator.disconnect()
-    client = redis.Redis.from_url(settings.REDIS_URL)
     prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
-    for name in (user_group(staff.pk), STAFF_GROUP):
-        assert await sync_to_async(client.zcard)(f"{prefix}:group:{name}") == 0
+    with redis.Redis.from_url(settings.REDIS_URL) as client:
+        for name in (user_group(staff.pk), STAFF_GROUP):
+            assert await sync_to_async(client.zcard)(f"{prefix}:group:{name}") == 0
