@@ -139,12 +139,12 @@ def test_steps_after_the_first_window_are_written_at_once_then_held_again(user: 
     leaf = get(0, build(group(step.si(user_id=user.pk), step.si(user_id=user.pk))))
     hold_progress(leaf, window=0.2)
     leaf.start()
-    time.sleep(0.4)  # the window ends: its flush writes the start
+    time.sleep(0.8)  # the window ends: its flush writes the start
     assert (fresh(leaf).state, fresh(leaf).version) == ("In Progress", 2)
     leaf.increment_completed_steps()  # a quiet window before it: written at once
     leaf.increment_completed_steps()  # held back, written when the new window ends
     assert (fresh(leaf).completed_steps, fresh(leaf).version) == (1, 3)
-    time.sleep(0.4)
+    time.sleep(0.8)
     assert (fresh(leaf).completed_steps, fresh(leaf).version) == (2, 4)
     time.sleep(IDLE_SECONDS + 0.5)  # the flusher's thread closes its connection, and the database can go
 

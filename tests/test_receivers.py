@@ -235,13 +235,13 @@ def test_fast_progress_is_written_once_per_window_and_nothing_is_lost(user: User
 def test_progress_held_back_is_written_when_its_window_ends_not_at_the_next_call(
     user: User, celery_worker: Any
 ) -> None:
-    record = UserTaskStatus.objects.get(task_id=step.delay(user_id=user.pk, steps=20, hold=3).id)
+    record = UserTaskStatus.objects.get(task_id=step.delay(user_id=user.pk, steps=20, hold=5).id)
 
     def shows_every_step_while_running() -> bool:
         fresh = UserTaskStatus.objects.get(pk=record.pk)
         return (fresh.state, fresh.completed_steps) == ("In Progress", 20)
 
-    wait_until(shows_every_step_while_running, timeout=2.5)
+    wait_until(shows_every_step_while_running, timeout=4.5)
     assert wait_for_tree(record).state == "Succeeded"
 
 
