@@ -64,15 +64,17 @@ class Progress:
 
     def add(self, steps: int) -> None:
         with self.lock:
-            if self.canceled:
-                raise TaskCanceledException(f"The task of {self.record.uuid} was canceled")
-            if self.pending or time.monotonic() < self.written_at + self.window:
-                self.pending += steps
+            self._raise_if_canceled()
+            self.pending += steps
+            if time.monotonic() < self.written_at + self.window:
                 self._schedule(self.written_at + self.window)
                 return
-            self.written_at = time.monotonic()
-            with self.taken() as (started, _):
-                self.record._write_progress(started, steps)
+            self.write_pending()
+            self._raise_if_canceled()
+
+    def _raise_if_canceled(self) -> None:
+        if self.canceled:
+            raise TaskCanceledException(f"The task of {self.record.uuid} was canceled")
 
     def write_pending(self) -> None:
         """Write the start and the steps held back, if any; the lock must be held."""
@@ -92,8 +94,6 @@ class Progress:
         self.started, self.pending = None, 0
         try:
             yield held
-        except TaskCanceledException:
-            raise  # raised once the change is committed: written
         except BaseException:
             self.started = self.started or held[0]
             self.pending += held[1]

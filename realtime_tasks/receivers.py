@@ -93,13 +93,13 @@ def _fail_untracked(task: Task[Any, Any], message: str) -> None:
     )
     if not held_up:
         return
-    # The records of the first step held up that has some; their deepest common ancestor is its top record.
+    # The records of the first step held up that has some: their shared ancestors, root first, end with that
+    # step's top record, whose parent is the failed task's container.
     next_step = next(ids for ids in steps if any(record.task_id in ids for record in held_up))
     lineages = [record.lineage for record in held_up if record.task_id in next_step]
-    top = [column[0] for column in zip(*lineages, strict=False) if len(set(column)) == 1][-1]
-    container = UserTaskStatus.objects.filter(uuid=top).values_list("parent", flat=True).first()
-    if container is not None:
-        UserTaskStatus.objects.get(uuid=container).fail(message)
+    shared = [column[0] for column in zip(*lineages, strict=False) if len(set(column)) == 1]
+    if len(shared) > 1:
+        UserTaskStatus.objects.get(uuid=shared[-2]).fail(message)
     uuids = {record.uuid for record in held_up}
     for record in held_up:
         if record.parent_id not in uuids:  # canceling a record cancels what is below it
