@@ -102,7 +102,8 @@ def wait_for_port(port: int, server: subprocess.Popen[bytes], log: Path, timeout
 def start_worker_process(
     name: str, concurrency: int, queue: str | None = None, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
-    """A real Celery worker process with a prefork pool, logging to test-artifacts/worker-<name>.log.
+    """A real Celery worker process with a prefork pool, logging to test-artifacts/worker-<name>.log (its log
+    records also to worker-<name>.jsonl, see tests/logrecords.py).
 
     ``env`` adds to the environment of ``process_env()``.
     """
@@ -110,9 +111,11 @@ def start_worker_process(
     command += ["--concurrency", str(concurrency), "--queues", queue or settings.CELERY_TASK_DEFAULT_QUEUE]
     command += ["--loglevel", "warning", "--hostname", f"{name}@%h"]
     command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    records = str(ROOT / "test-artifacts" / f"worker-{name}.jsonl")
+    env = {"REALTIME_TASKS_TEST_LOG_RECORDS": records, **(env or {})}
     with open(ROOT / "test-artifacts" / f"worker-{name}.log", "ab") as log:
         return subprocess.Popen(
-            command, cwd=ROOT, env=process_env(**(env or {})), stdout=log, stderr=subprocess.STDOUT
+            command, cwd=ROOT, env=process_env(**env), stdout=log, stderr=subprocess.STDOUT
         )
 
 
@@ -120,15 +123,19 @@ def start_daphne(
     port: int | None = None, env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], int]:
     """daphne serving the tests' ASGI application, on ``port`` or a free one, logging to
-    test-artifacts/daphne-<port>.log (new, or added to when ``port`` is given: a restart); returns it once it
-    listens, with its port."""
+    test-artifacts/daphne-<port>.log (new, or added to when ``port`` is given: a restart), and its log
+    records to daphne-<port>.jsonl; returns it once it listens, with its port."""
     mode = "wb" if port is None else "ab"
     port = port or free_port()
     log = ROOT / "test-artifacts" / f"daphne-{port}.log"
+    records = ROOT / "test-artifacts" / f"daphne-{port}.jsonl"
+    if mode == "wb":
+        records.unlink(missing_ok=True)
+    env = {"REALTIME_TASKS_TEST_LOG_RECORDS": str(records), **(env or {})}
     command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "tests.asgi:application"]
     with open(log, mode) as output:
         server = subprocess.Popen(
-            command, cwd=ROOT, env=process_env(**(env or {})), stdout=output, stderr=subprocess.STDOUT
+            command, cwd=ROOT, env=process_env(**env), stdout=output, stderr=subprocess.STDOUT
         )
     wait_for_port(port, server, log)
     return server, port

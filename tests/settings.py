@@ -89,3 +89,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 STATIC_URL = "/static/"
+
+# A process started by the tests also writes its log records as JSON lines, for tests that count them. Celery
+# leaves the root logger to Django then, instead of replacing its handlers.
+if os.environ.get("REALTIME_TASKS_TEST_LOG_RECORDS"):
+    from tests.logrecords import settings_for
+
+    LOGGING = settings_for(os.environ["REALTIME_TASKS_TEST_LOG_RECORDS"])
+    CELERY_WORKER_HIJACK_ROOT_LOGGER = False
