@@ -35,6 +35,6 @@ clean:
 $(VENV)/.installed: pyproject.toml
 	scripts/venv.sh $(VENV) 3.12
 
-# Django 5.2 on Python 3.11.
+# Django 5.2 on Python 3.11, with django-user-tasks (which supports Django up to 5.2) for the import tests.
 $(VENV_DJ52)/.installed: pyproject.toml
-	scripts/venv.sh $(VENV_DJ52) 3.11 "Django>=5.2,<5.3"
+	scripts/venv.sh $(VENV_DJ52) 3.11 "Django>=5.2,<5.3" "django-user-tasks==4.0.0"
