@@ -3,13 +3,14 @@
 
 VENV      := .venv
 VENV_DJ52 := .venv-dj52
+VENV_DJ60 := .venv-dj60
 
-.PHONY: demo test load lint bench clean
+.PHONY: demo test load lint docs bench clean
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/python example_project/manage.py demo
 
-test: $(VENV)/.installed $(VENV_DJ52)/.installed
+test: $(VENV)/.installed $(VENV_DJ52)/.installed $(VENV_DJ60)/.installed
 	scripts/test.sh $(PYTEST_ARGS)
 
 # 50 users with a WebSocket and a nested canvas each, on 3 workers: a few minutes.
@@ -21,20 +22,29 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+# The documentation site, to docs/_build/html; any warning fails it.
+docs: $(VENV)/.installed
+	$(VENV)/bin/python -m sphinx -W --keep-going -n -q -b html docs docs/_build/html
+
 # The benchmarks of bench/README.md (about 15 minutes; they flush Redis db 8 and recreate bench_* databases).
 bench: $(VENV)/.installed
 	$(VENV)/bin/python -m bench all
 	$(VENV)/bin/python -m bench.widget
 
 clean:
-	rm -rf $(VENV) $(VENV_DJ52) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* \
-		build dist *.egg-info test-artifacts node_modules
+	rm -rf $(VENV) $(VENV_DJ52) $(VENV_DJ60) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* \
+		docs/_build build dist *.egg-info test-artifacts node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-# Newest Django on Python 3.12.
+# The tested matrix, one venv each (the classifiers in pyproject.toml name exactly these):
+# Django 6.1 on Python 3.12 runs everything; 5.2 on 3.11 and 6.0 on 3.13 run the `core` tests.
 $(VENV)/.installed: pyproject.toml
-	scripts/venv.sh $(VENV) 3.12
+	scripts/venv.sh $(VENV) 3.12 "Django>=6.1,<6.2"
 
 # Django 5.2 on Python 3.11, with django-user-tasks (which supports Django up to 5.2) for the import tests.
 $(VENV_DJ52)/.installed: pyproject.toml
 	scripts/venv.sh $(VENV_DJ52) 3.11 "Django>=5.2,<5.3" "django-user-tasks==4.0.0"
+
+# Django 6.0 on Python 3.13.
+$(VENV_DJ60)/.installed: pyproject.toml
+	scripts/venv.sh $(VENV_DJ60) 3.13 "Django>=6.0,<6.1"
