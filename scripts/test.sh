@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Run every check: lint, type check, the whole suite on the newest Django (.venv),
-# the `core` tests on Django 5.2 (.venv-dj52), and the npm tests if there are any.
-# The Makefile creates both venvs first. Extra arguments go to both pytest runs.
+# Run every check: lint, type check, the docs build, the whole suite on Django 6.1 and Python 3.12
+# (.venv), the `core` tests on Django 5.2 and Python 3.11 (.venv-dj52) and on Django 6.0 and
+# Python 3.13 (.venv-dj60), and the npm tests if there are any.
+# The Makefile creates the venvs first. Extra arguments go to every pytest run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,11 +15,17 @@ echo ">>> ruff format --check"
 echo ">>> mypy"
 .venv/bin/mypy
 
-echo ">>> pytest (.venv, whole suite)"
+echo ">>> docs (Sphinx, warnings are errors)"
+make --no-print-directory docs
+
+echo ">>> pytest (.venv, Django 6.1, Python 3.12, PostgreSQL: whole suite)"
 .venv/bin/python -m pytest --cov=realtime_tasks --cov-branch --cov-report=term-missing:skip-covered "$@"
 
-echo ">>> pytest -m core (.venv-dj52, Django 5.2, SQLite)"
+echo ">>> pytest -m core (.venv-dj52, Django 5.2, Python 3.11, SQLite)"
 DATABASE_URL="sqlite:///$PWD/test-artifacts/core.sqlite3" .venv-dj52/bin/python -m pytest -m core "$@"
+
+echo ">>> pytest -m core (.venv-dj60, Django 6.0, Python 3.13, PostgreSQL)"
+.venv-dj60/bin/python -m pytest -m core "$@"
 
 echo ">>> benchmarks, once each in quick mode (proves they still run; no figure is judged)"
 .venv/bin/python -m bench all --quick
