@@ -42,7 +42,7 @@ export const CONTAINERS = new Set(["chain", "group", "chord"]);
 /** An icon for each state, so that a state never shows by colour alone. */
 export const MARKERS = /** @type {Record<string, string>} */ ({
   pending: "○",
-  running: "▶",
+  running: "◐",
   succeeded: "✓",
   failed: "✕",
   canceled: "⊘",
@@ -55,26 +55,59 @@ export const stateKey = (state) => STATE_KEYS[state] ?? "running";
 /** The name to show: the record's, else a container's kind or a task's class. @param {TaskRecord} record */
 export const label = (record) => record.name || (record.kind === "task" ? record.task_class : record.kind);
 
+/**
+ * The completed and total steps to show: never more completed than total (a retried task starts its steps
+ * again; a server that does not reset them must not make a bar read 9 / 3).
+ * @param {TaskRecord} record
+ */
+export function steps(record) {
+  const total = Math.max(0, Number(record.total_steps) || 0);
+  const done = Math.min(total, Math.max(0, Number(record.completed_steps) || 0));
+  return { done, total };
+}
+
 /** @param {TaskRecord} record */
 export function percent(record) {
-  const { completed_steps: done, total_steps: total } = record;
+  const { done, total } = steps(record);
   if (!(total > 0)) return stateKey(record.state) === "succeeded" ? 100 : 0;
   // Floored: a bar shows 100% only when every step is done.
   return Math.min(100, Math.max(0, Math.floor((done * 100) / total)));
 }
 
-/** @param {number} seconds */
-export function duration(seconds) {
+/**
+ * A duration in `lang` ("8 sec", "2 min 40 sec"; "8 s", "2 min 40 s" in French), or the browser's language.
+ * @param {number} seconds
+ * @param {string} [lang]
+ */
+export function duration(seconds, lang) {
+  const units = unitsOf(lang);
   const s = Math.ceil(seconds);
-  if (s < 60) return UNITS.second.format(s);
-  if (s < 3600) return `${UNITS.minute.format(Math.floor(s / 60))} ${UNITS.second.format(s % 60)}`;
-  return `${UNITS.hour.format(Math.floor(s / 3600))} ${UNITS.minute.format(Math.floor((s % 3600) / 60))}`;
+  if (s < 60) return units.second.format(s);
+  if (s < 3600) return `${units.minute.format(Math.floor(s / 60))} ${units.second.format(s % 60)}`;
+  return `${units.hour.format(Math.floor(s / 3600))} ${units.minute.format(Math.floor((s % 3600) / 60))}`;
 }
 
-// Durations in the browser's language ("8 sec", "8 Sek.", "8 s"...).
-const unitFormat = (/** @type {string} */ unit) =>
-  new Intl.NumberFormat(undefined, { style: "unit", unit, unitDisplay: "short" });
-const UNITS = { second: unitFormat("second"), minute: unitFormat("minute"), hour: unitFormat("hour") };
+/** @type {Map<string, Record<"second" | "minute" | "hour", Intl.NumberFormat>>} */
+const UNITS = new Map();
+
+/** @param {string} [lang] */
+function unitsOf(lang) {
+  const key = lang ?? "";
+  let units = UNITS.get(key);
+  if (!units) {
+    const format = (/** @type {string} */ unit) => {
+      try {
+        return new Intl.NumberFormat(lang || undefined, { style: "unit", unit, unitDisplay: "short" });
+      } catch {
+        // A lang Intl does not accept ("x-klingon"): the browser's language.
+        return new Intl.NumberFormat(undefined, { style: "unit", unit, unitDisplay: "short" });
+      }
+    };
+    units = { second: format("second"), minute: format("minute"), hour: format("hour") };
+    UNITS.set(key, units);
+  }
+  return units;
+}
 
 // Rate and time left need this much history of a record: samples, over at least this many milliseconds;
 // they follow the recent pace: the last samples, within a window.
@@ -108,5 +141,6 @@ export function progressRate(samples, record) {
   const [[t0, c0], [t1, c1]] = [samples[0], samples[samples.length - 1]];
   if (t1 - t0 < RATE_SPAN || c1 <= c0) return null;
   const perSecond = ((c1 - c0) * 1000) / (t1 - t0);
-  return { perSecond, left: Math.max(0, record.total_steps - record.completed_steps) / perSecond };
+  const { done, total } = steps(record);
+  return { perSecond, left: (total - done) / perSecond };
 }

@@ -1,40 +1,30 @@
-// <task-progress>: a user's Celery task trees as live progress bars. The protocol is in docs/protocol.md;
-// attributes, events, custom properties and parts are in frontend/README.md.
-import {
-  CONTAINERS, MARKERS, TERMINAL, addSample, duration, label, percent, progressRate, stateKey,
-} from "./records.js";
-import { STYLE } from "./styles.js";
+// <task-progress>: a user's Celery task trees as live progress bars. The view: it draws the trees of the
+// shared store (store.js) that its connection (connection.js) keeps up to date. The protocol is in
+// docs/protocol.md; attributes, events, custom properties and parts are in frontend/README.md.
+import { Connection } from "./connection.js";
+import { CONTAINERS, MARKERS, TERMINAL, duration, label, percent, stateKey, steps } from "./records.js";
+import { en, fr } from "./strings.js";
+import { adoptStyles } from "./styles.js";
 
 /** @typedef {import("./records.js").TaskRecord} TaskRecord */
-/** @typedef {import("./records.js").TaskTree} TaskTree */
-/** @typedef {{status: number, body: any}} JSONResponse */
-/** @typedef {{method?: string, headers?: Record<string, string>}} FetchOptions */
-/** @typedef {"connecting" | "live" | "polling" | "offline"} ConnectionState */
+/** @typedef {import("./store.js").Changes} Changes */
+/** @typedef {import("./strings.js").Strings} Strings */
+/** @typedef {import("./connection.js").JSONResponse} JSONResponse */
+/** @typedef {import("./connection.js").FetchOptions} FetchOptions */
+/** @typedef {import("./connection.js").ConnectionState} ConnectionState */
 
 /**
  * The DOM of one record: its node, the parts it updates, and for a container the parts holding children.
  * @typedef {{el: HTMLLIElement, marker: HTMLElement, name: HTMLElement, state: HTMLElement, counts: HTMLElement,
- *   rate: HTMLElement, bar: HTMLElement, fill: HTMLElement, error: HTMLElement, toggle: HTMLButtonElement | null,
- *   cancel: HTMLButtonElement | null, body: HTMLElement | null, summary: HTMLElement | null,
- *   list: HTMLElement | null}} View
+ *   duration: HTMLElement, took: HTMLElement, when: HTMLElement, rate: HTMLElement, bar: HTMLElement,
+ *   fill: HTMLElement, error: HTMLElement, toggle: HTMLButtonElement | null, cancel: HTMLButtonElement | null,
+ *   body: HTMLElement | null, summary: HTMLElement | null, list: HTMLElement | null}} View
  */
 
-const CLOSE_NOT_AUTHENTICATED = 4401;
-const CLOSE_LAYER_FAILING = 4503;
-const FAILURES_BEFORE_POLLING = 3;
-const BACKOFF_BASE = 1000;
-const BACKOFF_MAX = 30000;
 // Milliseconds of drawing new nodes per animation frame; the rest of a large tree follows in the next frames.
 const FRAME_BUDGET = 8;
-// After this many milliseconds without a message the element pings; a connection that stays silent for
-// PONG_WAIT more is taken for dead (a half-open TCP connection can look open for minutes).
-const PING_AFTER = 25000;
-const PONG_WAIT = 10000;
-
-const numbers = new Intl.NumberFormat();
-
-/** @param {string} a @param {string} b */
-const compare = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+// The order of a large group's segments and counts.
+const SUMMARY_ORDER = ["succeeded", "running", "retrying", "failed", "canceled", "pending"];
 
 /**
  * An element with a `part` name and the same class name.
@@ -60,27 +50,106 @@ function setText(el, text) {
   if (el.textContent !== text) el.textContent = text;
 }
 
-export class TaskProgressElement extends HTMLElement {
-  /** The words the element shows; replace them to translate it. */
-  static strings = {
-    connection: { connecting: "Connecting…", live: "Live", polling: "Polling", offline: "Offline" },
-    loggedOut: "Log in to see your tasks.",
-    notFound: "This task was not found.",
-    empty: "No tasks.",
-    cancel: "Cancel",
-    steps: /** @param {string} name */ (name) => `Steps of ${name}`,
-    attempt: /** @param {number} n */ (n) => `attempt ${n}`,
-    showAll: /** @param {string} n */ (n) => `Show all ${n}`,
-    showSummary: "Show summary",
-    valueText: /** @param {string} done @param {string} total @param {number} pct */ (done, total, pct) =>
-      `${done} of ${total} (${pct}%)`,
-    rate: /** @param {string} rate @param {string} left */ (rate, left) => `${rate}, about ${left} left`,
-    finished: /** @param {string} name */ (name) => `${name}: finished.`,
-    failed: /** @param {string} name */ (name) => `${name}: failed.`,
-    canceled: /** @param {string} name */ (name) => `${name}: canceled.`,
-  };
+/** The formats of one language. @typedef {{lang: string, numbers: Intl.NumberFormat, tenths: Intl.NumberFormat,
+ *   time: Intl.DateTimeFormat, dateTime: Intl.DateTimeFormat}} Formats */
+/** @type {Map<string, Formats>} */
+const FORMATS = new Map();
 
-  static observedAttributes = ["src", "api", "root", "summary-threshold", "cancelable"];
+/** @param {string} lang @returns {Formats} */
+function formatsOf(lang) {
+  let formats = FORMATS.get(lang);
+  if (!formats) {
+    let locale = lang || undefined;
+    try {
+      new Intl.NumberFormat(locale);
+    } catch {
+      locale = undefined;
+    }
+    formats = {
+      lang,
+      numbers: new Intl.NumberFormat(locale),
+      tenths: new Intl.NumberFormat(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 }),
+      time: new Intl.DateTimeFormat(locale, { timeStyle: "medium" }),
+      dateTime: new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "medium" }),
+    };
+    FORMATS.set(lang, formats);
+  }
+  return formats;
+}
+
+// The page's theme: one observer and one media query for every element, as relative-time-element keeps
+// one timer for all of its elements.
+/** @type {Set<TaskProgressElement>} */
+const watching = new Set();
+/** @type {MutationObserver | null} */
+let pageObserver = null;
+/** @type {MediaQueryList | null} */
+let darkQuery = null;
+const pageChanged = () => {
+  for (const el of watching) el.pageChanged();
+};
+
+/** @param {TaskProgressElement} el */
+function watchPage(el) {
+  watching.add(el);
+  if (pageObserver) return;
+  pageObserver = new MutationObserver(pageChanged);
+  const watched = { attributes: true, attributeFilter: ["class", "style", "lang", "data-theme", "data-color-scheme"] };
+  pageObserver.observe(document.documentElement, { ...watched, subtree: false });
+  if (document.head) pageObserver.observe(document.head, { childList: true, subtree: true, attributes: true });
+  if (document.body) pageObserver.observe(document.body, watched);
+  darkQuery = globalThis.matchMedia?.("(prefers-color-scheme: dark)") ?? null;
+  darkQuery?.addEventListener?.("change", pageChanged);
+}
+
+/** @param {TaskProgressElement} el */
+function unwatchPage(el) {
+  watching.delete(el);
+  if (watching.size || !pageObserver) return;
+  pageObserver.disconnect();
+  pageObserver = null;
+  darkQuery?.removeEventListener?.("change", pageChanged);
+  darkQuery = null;
+}
+
+/**
+ * "light" or "dark": the `color-scheme` the page gives the element (inherited from its ancestors, else
+ * the page's `<meta name="color-scheme">`); a page that accepts both follows the system's preference.
+ * @param {Element} el
+ * @returns {"light" | "dark"}
+ */
+export function pageTheme(el) {
+  let scheme = "";
+  /** @type {Element | null} */
+  let node = el;
+  while (node && !scheme) {
+    const value = getComputedStyle(node).getPropertyValue("color-scheme").trim();
+    if (value && value !== "normal") scheme = value;
+    /** @type {Element | null} */
+    const parent = node.parentElement;
+    node = parent ?? (/** @type {ShadowRoot} */ (node.getRootNode()).host || null);
+  }
+  if (!scheme) scheme = document.querySelector('meta[name="color-scheme"]')?.getAttribute("content") ?? "";
+  const words = scheme.toLowerCase().split(/\s+/);
+  const dark = words.includes("dark");
+  if (!dark) return "light";
+  if (!words.includes("light")) return "dark";
+  return globalThis.matchMedia?.("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+}
+
+export class TaskProgressElement extends HTMLElement {
+  /** The word tables by language; add one to translate the element (`fr` ships with it). */
+  static locales = /** @type {Record<string, Strings>} */ ({ en, fr });
+
+  /** The English words: replacing them still works (it replaces `locales.en`). */
+  static get strings() {
+    return /** @type {Strings} */ (this.locales.en);
+  }
+  static set strings(value) {
+    this.locales = { ...this.locales, en: value };
+  }
+
+  static observedAttributes = ["src", "api", "root", "summary-threshold", "cancelable", "lang"];
 
   /** Registers the element as `tag` in `registry`; does nothing if the tag is already defined. */
   static define(tag = "task-progress", registry = customElements) {
@@ -88,34 +157,24 @@ export class TaskProgressElement extends HTMLElement {
     return this;
   }
 
-  /** @type {Map<string, TaskRecord>} */ #records = new Map();
-  /** Children uuids by parent uuid; the roots under "". @type {Map<string, Set<string>>} */
-  #children = new Map();
+  /** @type {Connection | null} */ #connection = null;
   /** @type {Map<string, View>} */ #views = new Map();
-  /** [time, completed steps] of each record's recent versions. @type {Map<string, number[][]>} */
-  #samples = new Map();
   /** @type {Set<string>} */ #dirty = new Set();
   /** Parents whose children changed. @type {Set<string>} */ #structure = new Set();
   /** @type {Set<string>} */ #collapsed = new Set();
   /** Large groups shown whole instead of as a summary. @type {Set<string>} */ #expanded = new Set();
+  /** Nodes whose elapsed time runs. @type {Set<string>} */ #running = new Set();
   /** @type {string[]} */ #announcements = [];
   #rebuild = true;
-  #loaded = false;
-  #message = "";
+  #notFound = false;
   #frame = 0;
+  #clock = 0;
   /** When the current frame's drawing should stop (performance.now()). */
   #deadline = 0;
-
   #started = false;
-  /** @type {WebSocket | null} */ #socket = null;
-  #failures = 0;
-  #reconnectTimer = 0;
-  #heartbeat = 0;
-  #polling = false;
-  #pollRun = 0;
-  #pollTimer = 0;
-  #resyncing = false;
-  /** @type {Set<string>} */ #subscribing = new Set();
+  #lang = "";
+  /** @type {Strings} */ #strings = en;
+  /** @type {Formats} */ #formats = formatsOf("");
 
   #shadow = this.attachShadow({ mode: "open" });
   #status = h("span", "status");
@@ -125,12 +184,11 @@ export class TaskProgressElement extends HTMLElement {
 
   constructor() {
     super();
-    const style = document.createElement("style");
-    style.textContent = STYLE;
+    adoptStyles(this.#shadow);
     this.#announcer.setAttribute("role", "status");
     this.#announcer.setAttribute("aria-live", "polite");
     this.#messageEl.hidden = true;
-    this.#shadow.append(style, this.#status, this.#messageEl, this.#list, this.#announcer);
+    this.#shadow.append(this.#status, this.#messageEl, this.#list, this.#announcer);
     this.#shadow.addEventListener("click", (event) => this.#click(event));
   }
 
@@ -175,18 +233,26 @@ export class TaskProgressElement extends HTMLElement {
   /** "connecting", "live", "polling" or "offline", reflected as the `connection` attribute. */
   get connection() { return /** @type {ConnectionState} */ (this.getAttribute("connection") ?? "offline"); }
 
+  /** "light" or "dark": the page's colour scheme, reflected as the `theme` attribute. */
+  get theme() { return this.getAttribute("theme") === "dark" ? "dark" : "light"; }
+
   connectedCallback() {
     this.#started = true;
+    watchPage(this);
+    this.pageChanged();
     this.#rebuild = true;
     this.#schedule();
-    this.#start();
+    this.#attach();
   }
 
   disconnectedCallback() {
     this.#started = false;
-    this.#stop();
+    unwatchPage(this);
+    this.#detach();
     cancelAnimationFrame(this.#frame);
     this.#frame = 0;
+    clearTimeout(this.#clock);
+    this.#clock = 0;
   }
 
   /** @param {string} name @param {string | null} oldValue @param {string | null} value */
@@ -195,15 +261,22 @@ export class TaskProgressElement extends HTMLElement {
     if (name === "summary-threshold" || name === "cancelable") {
       this.#rebuild = true;
       this.#schedule();
-      return;
+    } else if (name === "lang") {
+      this.pageChanged();
+    } else if (name === "root") {
+      this.#clear();
+      this.#connection?.rootChanged(this);
+      this.#schedule();
+    } else {
+      this.#detach();
+      this.#clear();
+      this.#attach();
     }
-    this.#stop();
-    if (name === "root") this.#clear();
-    this.#start();
   }
 
   /**
-   * Opens the WebSocket; tests override it to return a fake.
+   * Opens the WebSocket; tests override it to return a fake. The shared connection of an endpoint opens its
+   * socket through the first element that uses it.
    * @param {string} url
    * @returns {WebSocket}
    */
@@ -232,298 +305,86 @@ export class TaskProgressElement extends HTMLElement {
     return { status: response.status, body };
   }
 
-  // Connection: the WebSocket, with polling while it is down.
-
-  #start() {
-    this.#failures = 0;
-    if (this.src) {
-      this.#connect();
-    } else if (this.api) {
-      this.#startPolling();
-    } else {
-      this.#setConnection("offline");
-    }
-  }
-
-  #stop() {
-    const socket = this.#socket;
-    this.#socket = null;
-    if (socket) {
-      socket.onmessage = null;
-      socket.onclose = null;
-      socket.close(1000);
-    }
-    clearTimeout(this.#reconnectTimer);
-    clearTimeout(this.#heartbeat);
-    this.#stopPolling();
-  }
-
-  #connect() {
-    this.#reconnectTimer = 0;
-    this.#resyncing = false;
-    this.#subscribing.clear();
-    /** @type {WebSocket} */
-    let socket;
-    try {
-      const url = new URL(this.src, location.href);
-      if (url.protocol === "http:" || url.protocol === "https:") url.protocol = url.protocol.replace("http", "ws");
-      socket = this.createSocket(url.href);
-    } catch {
-      this.#closed(1006);
-      return;
-    }
-    this.#socket = socket;
-    if (!this.#polling) this.#setConnection("connecting");
-    socket.onmessage = (event) => {
-      if (this.#socket !== socket) return;
-      this.#listen(socket);
-      this.#receive(event.data);
-    };
-    socket.onclose = (event) => {
-      if (this.#socket === socket) this.#closed(event.code);
-    };
-    this.#listen(socket);
-  }
-
-  /** Pings `socket` after a silence, and drops it if the silence goes on. @param {WebSocket} socket */
-  #listen(socket) {
-    clearTimeout(this.#heartbeat);
-    this.#heartbeat = setTimeout(() => {
-      this.#send({ type: "ping" });
-      this.#heartbeat = setTimeout(() => {
-        // Not waiting for the close handshake, which a dead connection never completes.
-        socket.onclose = null;
-        socket.close();
-        this.#closed(1006);
-      }, PONG_WAIT);
-    }, PING_AFTER);
-  }
-
-  /** @param {number} code */
-  #closed(code) {
-    this.#socket = null;
-    clearTimeout(this.#heartbeat);
-    if (code === CLOSE_NOT_AUTHENTICATED) {
-      this.#loggedOut();
-      return;
-    }
-    this.#failures += 1;
-    // 4503: the server's channel layer is down, so no socket will be live for a while; its API still answers.
-    if (this.#failures >= FAILURES_BEFORE_POLLING || code === CLOSE_LAYER_FAILING) this.#startPolling();
-    const delay = Math.min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (this.#failures - 1));
-    // Jitter: pages that lost the server together do not all come back in the same instant.
-    this.#reconnectTimer = setTimeout(() => this.#connect(), delay / 2 + (Math.random() * delay) / 2);
-    if (this.#polling) return;
-    this.#setConnection(this.#failures >= FAILURES_BEFORE_POLLING ? "offline" : "connecting");
-  }
-
-  #loggedOut() {
-    this.#stop();
-    this.#clear();
-    this.#message = TaskProgressElement.strings.loggedOut;
-    this.#setConnection("offline");
+  /** The page's theme or language may have changed (called by the shared page observer). */
+  pageChanged() {
+    setAttr(this, "theme", pageTheme(this));
+    const lang = (this.closest("[lang]")?.getAttribute("lang") || document.documentElement.lang || navigator.language || "en").trim();
+    if (lang === this.#lang) return;
+    this.#lang = lang;
+    const locales = TaskProgressElement.locales;
+    const base = lang.toLowerCase().split("-")[0];
+    this.#strings = locales[lang] ?? locales[lang.toLowerCase()] ?? locales[base] ?? locales.en ?? en;
+    this.#formats = formatsOf(lang);
+    this.#rebuild = true;
+    if (this.#connection) this.connectionChanged(this.#connection.state);
     this.#schedule();
+  }
+
+  // The connection.
+
+  #attach() {
+    this.#connection = Connection.for(this.src, this.api);
+    if (this.#connection) this.#connection.attach(this);
+    else this.connectionChanged("offline");
+  }
+
+  #detach() {
+    this.#connection?.detach(this);
+    this.#connection = null;
   }
 
   /** @param {ConnectionState} state */
-  #setConnection(state) {
+  connectionChanged(state) {
     setAttr(this, "connection", state);
-    setText(this.#status, TaskProgressElement.strings.connection[state]);
+    setText(this.#status, this.#strings.connection[state]);
+    if (this.#connection?.loggedOut) this.#schedule();
   }
 
-  /** @param {object} message */
-  #send(message) {
-    try {
-      this.#socket?.send(JSON.stringify(message));
-    } catch {
-      // Not open any more: its close event brings a reconnect, and a snapshot.
-    }
-  }
-
-  #startPolling() {
-    if (this.#polling || !this.api) return;
-    this.#polling = true;
-    this.#setConnection("polling");
-    this.#poll(++this.#pollRun);
-  }
-
-  #stopPolling() {
-    this.#polling = false;
-    this.#pollRun += 1;
-    clearTimeout(this.#pollTimer);
-  }
-
-  /** @param {number} run */
-  async #poll(run) {
-    const root = this.root;
-    try {
-      const url = `${this.#apiBase()}trees/${root ? `${encodeURIComponent(root)}/` : ""}`;
-      const { status, body } = await this.fetchJSON(url);
-      if (run !== this.#pollRun) return;
-      if (status === 401) {
-        this.#loggedOut();
-        return;
+  /** What the shared store changed: this element keeps what concerns its trees. @param {Changes} changes */
+  storeChanged(changes) {
+    const strings = this.#strings;
+    for (const { record, old, live } of changes.applied) {
+      if (!this.#shows(record.root)) continue;
+      const parent = record.parent ?? "";
+      if (!old) this.#structure.add(parent);
+      // Roots are ordered running first.
+      if (record.parent === null) this.#structure.add("");
+      this.#dirty.add(record.uuid);
+      // A container's label counts its children, and its error shows only if no child shows it.
+      if (record.parent) this.#dirty.add(record.parent);
+      this.#emit("update", record);
+      if (record.parent !== null || (old ? old.state === record.state : !live)) continue;
+      const key = stateKey(record.state);
+      if (key === "succeeded") {
+        this.#emit("finished", record);
+        this.#announcements.push(strings.finished(this.#label(record)));
+      } else if (key === "failed" || key === "canceled") {
+        this.#emit("failed", record);
+        this.#announcements.push(strings[key](this.#label(record)));
       }
-      if (status === 404 && root) this.#notFound();
-      else if (status === 200 && root) this.#applyTree(body, false);
-      else if (status === 200) this.#applySnapshot(body?.trees);
-    } catch {
-      // The network is down too: the next tick tries again.
     }
-    if (run === this.#pollRun) this.#pollTimer = setTimeout(() => this.#poll(run), this.pollInterval);
-  }
-
-  #apiBase() {
-    const api = this.api;
-    return api.endsWith("/") ? api : `${api}/`;
-  }
-
-  // Messages.
-
-  /** @param {unknown} data */
-  #receive(data) {
-    let message;
-    try {
-      message = JSON.parse(String(data));
-    } catch {
-      return;
+    for (const record of changes.removed) {
+      if (!this.#shows(record.root)) continue;
+      this.#structure.add(record.parent ?? "");
+      this.#views.get(record.uuid)?.el.remove();
+      this.#views.delete(record.uuid);
+      this.#running.delete(record.uuid);
     }
-    switch (message?.type) {
-      case "snapshot":
-        this.#failures = 0;
-        this.#resyncing = false;
-        this.#stopPolling();
-        this.#setConnection("live");
-        this.#applySnapshot(message.trees);
-        if (this.root) this.#subscribe(this.root);
-        break;
-      case "status":
-        this.#applyStatus(message.records);
-        break;
-      case "tree":
-        this.#subscribing.delete(message.root);
-        this.#applyTree(message, false);
-        break;
-      case "error":
-        if (message.code === "not_found") {
-          if (this.root && !this.#records.has(this.root)) this.#notFound();
-        } else {
-          this.#resync();
-        }
-        break;
-      // "pong" and "unsubscribed" need nothing.
-    }
+    if (this.root && changes.notFound.includes(this.root)) this.#notFound = true;
+    if (this.root && changes.applied.some(({ record }) => record.root === this.root)) this.#notFound = false;
+    this.#schedule();
   }
 
   /** @param {string} root */
-  #subscribe(root) {
-    if (this.#subscribing.has(root)) return;
-    this.#subscribing.add(root);
-    this.#send({ type: "subscribe", root });
-  }
-
-  #resync() {
-    if (this.#resyncing) return;
-    this.#resyncing = true;
-    this.#send({ type: "resync" });
-  }
-
-  #notFound() {
-    this.#message = TaskProgressElement.strings.notFound;
-    this.#schedule();
-  }
-
-  /** Shows what `trees` hold, and only that, keeping records held at a higher version. @param {unknown} trees */
-  #applySnapshot(trees) {
-    if (!Array.isArray(trees)) return;
-    /** @type {Set<string>} */
-    const seen = new Set();
-    for (const tree of trees) {
-      for (const record of tree?.records ?? []) {
-        if (record?.uuid) seen.add(record.uuid);
-        this.#apply(record, false);
-      }
-    }
-    // With a root, the snapshot may not hold it: the `tree` that follows does.
-    if (!this.root) {
-      for (const uuid of [...this.#records.keys()]) if (!seen.has(uuid)) this.#remove(uuid);
-      this.#loaded = true;
-    }
-    this.#schedule();
-  }
-
-  /** @param {TaskTree} tree @param {boolean} live */
-  #applyTree(tree, live) {
-    for (const record of tree?.records ?? []) this.#apply(record, live);
-    if (!this.root || tree?.root === this.root) this.#message = "";
-    this.#loaded = true;
-    this.#schedule();
-  }
-
-  /** @param {unknown} records */
-  #applyStatus(records) {
-    if (!Array.isArray(records)) return;
-    for (const record of records) this.#apply(record, true);
-    for (const record of records) {
-      if (!record?.parent || this.#records.has(record.parent)) continue;
-      if (this.root && record.root !== this.root) continue;
-      // A record whose parent is unknown: of a tree not loaded yet, or we missed messages.
-      if (this.#records.has(record.root)) this.#resync();
-      else this.#subscribe(record.root);
-    }
-    this.#schedule();
-  }
-
-  /**
-   * Keeps `record` if it is newer than the one held. `live`: seen as it happened, so a root first seen
-   * finished has just finished.
-   * @param {TaskRecord} record
-   * @param {boolean} live
-   */
-  #apply(record, live) {
-    if (!record || typeof record.uuid !== "string" || (this.root && record.root !== this.root)) return;
-    const old = this.#records.get(record.uuid);
-    if (old && !(record.version > old.version)) return;
-    this.#records.set(record.uuid, record);
-    this.#samples.set(record.uuid, addSample(this.#samples.get(record.uuid) ?? [], record));
-    if (!old) {
-      const parent = record.parent ?? "";
-      const siblings = this.#children.get(parent) ?? new Set();
-      this.#children.set(parent, siblings.add(record.uuid));
-      this.#structure.add(parent);
-    }
-    // Roots are ordered running first.
-    if (record.parent === null) this.#structure.add("");
-    this.#dirty.add(record.uuid);
-    this.#emit("update", record);
-    if (record.parent !== null || (old ? old.state === record.state : !live)) return;
-    const key = stateKey(record.state);
-    const strings = TaskProgressElement.strings;
-    if (key === "succeeded") {
-      this.#emit("finished", record);
-      this.#announcements.push(strings.finished(label(record)));
-    } else if (key === "failed" || key === "canceled") {
-      this.#emit("failed", record);
-      this.#announcements.push(strings[key](label(record)));
-    }
-  }
-
-  /** @param {string} uuid */
-  #remove(uuid) {
-    const record = this.#records.get(uuid);
-    if (!record) return;
-    this.#records.delete(uuid);
-    this.#samples.delete(uuid);
-    this.#children.get(record.parent ?? "")?.delete(uuid);
-    this.#structure.add(record.parent ?? "");
-    this.#views.get(uuid)?.el.remove();
-    this.#dropView(uuid);
+  #shows(root) {
+    return !this.root || root === this.root;
   }
 
   #clear() {
-    for (const map of [this.#records, this.#children, this.#samples, this.#collapsed, this.#expanded]) map.clear();
-    this.#message = "";
-    this.#loaded = false;
+    this.#collapsed.clear();
+    this.#expanded.clear();
+    this.#running.clear();
+    this.#notFound = false;
     this.#rebuild = true;
   }
 
@@ -533,15 +394,40 @@ export class TaskProgressElement extends HTMLElement {
     this.dispatchEvent(event);
   }
 
+  get #store() {
+    return this.#connection?.store ?? null;
+  }
+
+  /** The name of a record, or for an unnamed container its kind and size ("Chain · 3 steps"). @param {TaskRecord} record */
+  #label(record) {
+    if (record.name || record.kind === "task" || !CONTAINERS.has(record.kind)) return label(record);
+    const strings = this.#strings;
+    const children = this.#store?.children.get(record.uuid);
+    let count = children?.size ?? 0;
+    if (record.kind === "chord") {
+      // A chord counts the tasks of its header.
+      const header = this.#store?.sortedChildren(record.uuid)[0];
+      count = header ? this.#store?.children.get(header.uuid)?.size ?? 1 : 0;
+    }
+    const shown = this.#formats.numbers.format(count);
+    if (record.kind === "chain") return strings.chain(count, shown);
+    if (record.kind === "group") return strings.group(count, shown);
+    return strings.chord(count, shown);
+  }
+
   /** @param {TaskRecord} record */
   #rateText(record) {
-    const rate = progressRate(this.#samples.get(record.uuid) ?? [], record);
-    if (!rate) return "";
+    const rate = this.#store?.rate(record.uuid);
+    const { done, total } = steps(record);
+    // Nothing to tell at the end: never "about 0 sec left".
+    if (!rate || done >= total) return "";
+    const strings = this.#strings;
     const r = rate.perSecond;
-    let shown = `${(r * 60).toFixed(1)}/min`;
-    if (r >= 10) shown = `${numbers.format(Math.round(r))}/s`;
-    else if (r >= 0.1) shown = `${r.toFixed(1)}/s`;
-    return TaskProgressElement.strings.rate(shown, duration(rate.left));
+    const { numbers, tenths } = this.#formats;
+    let shown = strings.perMinute(tenths.format(r * 60));
+    if (r >= 10) shown = strings.perSecond(numbers.format(Math.round(r)));
+    else if (r >= 0.1) shown = strings.perSecond(tenths.format(r));
+    return strings.rate(shown, duration(Math.max(1, rate.left), this.#lang));
   }
 
   // Rendering, at most once a frame.
@@ -553,10 +439,12 @@ export class TaskProgressElement extends HTMLElement {
   #flush() {
     this.#frame = 0;
     this.#deadline = performance.now() + FRAME_BUDGET;
+    const store = this.#store;
     const structure = this.#rebuild ? new Set([""]) : this.#structure;
     const dirty = this.#dirty;
     if (this.#rebuild) {
       this.#views.clear();
+      this.#running.clear();
       this.#list.replaceChildren();
       this.#rebuild = false;
     }
@@ -570,39 +458,49 @@ export class TaskProgressElement extends HTMLElement {
     /** @type {Set<string>} */
     const summaries = new Set();
     for (const uuid of dirty) {
-      const record = this.#records.get(uuid);
+      const record = store?.records.get(uuid);
       const view = this.#views.get(uuid);
       if (record && view) this.#update(view, record);
       const parent = record?.parent && this.#views.get(record.parent);
       if (parent && parent.summary && !parent.summary.hidden) summaries.add(/** @type {string} */ (record.parent));
     }
     for (const uuid of summaries) this.#renderSummary(uuid);
-    const empty = this.#loaded && !this.#children.get("")?.size;
-    const message = this.#message || (empty ? TaskProgressElement.strings.empty : "");
-    setText(this.#messageEl, message);
-    this.#messageEl.hidden = !message;
+    this.#renderMessage();
     if (this.#announcements.length) {
       this.#announcer.textContent = this.#announcements.join(" ");
       this.#announcements = [];
     }
+    this.#tick();
   }
 
-  /** @param {string} parent */
+  #renderMessage() {
+    const strings = this.#strings;
+    const store = this.#store;
+    let message = "";
+    if (this.#connection?.loggedOut) message = strings.loggedOut;
+    else if (this.#notFound && !store?.records.has(this.root)) message = strings.notFound;
+    else if (!this.root && store?.hasSnapshot && !this.#list.childElementCount && !store.children.get("")?.size) {
+      message = strings.empty;
+    }
+    setText(this.#messageEl, message);
+    this.#messageEl.hidden = !message;
+  }
+
+  /** Redraws the elapsed time of running nodes every second, while there are some. */
+  #tick() {
+    if (this.#clock || !this.#running.size || !this.#started) return;
+    this.#clock = setTimeout(() => {
+      this.#clock = 0;
+      for (const uuid of this.#running) this.#dirty.add(uuid);
+      this.#schedule();
+    }, 1000);
+  }
+
+  /** @param {string} parent @returns {string[]} */
   #sortedChildren(parent) {
-    /** @type {TaskRecord[]} */
-    const records = [];
-    for (const uuid of this.#children.get(parent) ?? []) {
-      const record = this.#records.get(uuid);
-      if (record) records.push(record);
-    }
-    if (parent === "") {
-      // Running trees first, then finished ones, each newest first: the snapshot's order.
-      const finished = (/** @type {TaskRecord} */ r) => (TERMINAL.has(stateKey(r.state)) ? 1 : 0);
-      records.sort((a, b) => finished(a) - finished(b) || compare(b.created, a.created));
-    } else {
-      records.sort((a, b) => a.position - b.position || compare(a.created, b.created));
-    }
-    return records.map((record) => record.uuid);
+    const records = this.#store?.sortedChildren(parent) ?? [];
+    const shown = parent === "" && this.root ? records.filter((record) => record.uuid === this.root) : records;
+    return shown.map((record) => record.uuid);
   }
 
   /** @param {string} parent @param {HTMLElement} list @param {View | null} view */
@@ -619,33 +517,50 @@ export class TaskProgressElement extends HTMLElement {
         return;
       }
     }
+    const records = this.#store?.records;
     let next = list.firstElementChild;
     for (const uuid of children) {
-      let view = this.#views.get(uuid);
-      if (!view) {
+      let child = this.#views.get(uuid);
+      if (!child) {
         if (performance.now() > this.#deadline) {
           // A large tree is drawn over several frames, its top first: this list goes on in the next.
           this.#structure.add(parent);
           this.#schedule();
-          return;
+          break;
         }
-        view = this.#createView(/** @type {TaskRecord} */ (this.#records.get(uuid)));
+        child = this.#createView(/** @type {TaskRecord} */ (records?.get(uuid)));
       }
-      if (view.el === next) next = next.nextElementSibling;
-      else list.insertBefore(view.el, next);
+      if (child.el === next) next = next.nextElementSibling;
+      else list.insertBefore(child.el, next);
+    }
+    // Nodes of records that are gone (a tree dropped from a snapshot).
+    for (const el of [...list.children]) {
+      const uuid = /** @type {HTMLElement} */ (el).dataset.uuid;
+      if (!uuid || !records?.has(uuid) || this.#views.get(uuid)?.el !== el) {
+        el.remove();
+        if (uuid && !records?.has(uuid)) this.#dropView(uuid);
+      }
     }
   }
 
   /** @param {string} uuid */
   #dropView(uuid) {
+    this.#running.delete(uuid);
     if (!this.#views.delete(uuid)) return;
-    for (const child of this.#children.get(uuid) ?? []) this.#dropView(child);
+    for (const child of this.#store?.children.get(uuid) ?? []) this.#dropView(child);
   }
 
   /** @param {TaskRecord} record @returns {View} */
   #createView(record) {
     const el = h("li", "node");
     el.dataset.uuid = record.uuid;
+    const parent = record.parent ? this.#store?.records.get(record.parent) : null;
+    if (parent?.kind === "chord") {
+      // The header and the body of a chord, labelled.
+      const section = h("span", "section");
+      section.textContent = record.position === 0 ? this.#strings.chordHeader : this.#strings.chordBody;
+      el.append(section);
+    }
     const row = h("div", "row");
     const container = CONTAINERS.has(record.kind);
     const toggle = container ? h("button", "toggle") : null;
@@ -655,14 +570,20 @@ export class TaskProgressElement extends HTMLElement {
       toggle.setAttribute("aria-controls", `children-${record.uuid}`);
       row.append(toggle);
     }
-    const [marker, name, state, counts, rate] = ["marker", "name", "state", "counts", "rate"].map((p) => h("span", p));
+    const [marker, name, state, counts, took, rate] = ["marker", "name", "state", "counts", "duration", "rate"].map(
+      (p) => h("span", p),
+    );
     marker.setAttribute("aria-hidden", "true");
-    row.append(marker, name, state, counts, rate);
+    // The duration; its start and end times show on hover (title) and on keyboard focus.
+    const tookText = document.createElement("span");
+    const when = h("span", "when");
+    took.append(tookText, when);
+    row.append(marker, name, state, counts, took, rate);
     const cancel = record.parent === null ? h("button", "cancel") : null;
     if (cancel) {
       cancel.type = "button";
       cancel.dataset.action = "cancel";
-      cancel.textContent = TaskProgressElement.strings.cancel;
+      cancel.textContent = this.#strings.cancel;
       row.append(cancel);
     }
     const bar = h("div", "bar");
@@ -685,7 +606,10 @@ export class TaskProgressElement extends HTMLElement {
     }
     if (summary) summary.hidden = true;
     /** @type {View} */
-    const view = { el, marker, name, state, counts, rate, bar, fill, error, toggle, cancel, body, summary, list };
+    const view = {
+      el, marker, name, state, counts, duration: took, took: tookText, when, rate, bar, fill, error, toggle, cancel,
+      body, summary, list,
+    };
     this.#views.set(record.uuid, view);
     this.#update(view, record);
     if (view.list) this.#renderChildren(record.uuid, view.list, view);
@@ -694,9 +618,10 @@ export class TaskProgressElement extends HTMLElement {
 
   /** @param {View} view @param {TaskRecord} record */
   #update(view, record) {
-    const strings = TaskProgressElement.strings;
+    const strings = this.#strings;
+    const { numbers } = this.#formats;
     const key = stateKey(record.state);
-    const name = label(record);
+    const name = this.#label(record);
     setAttr(view.el, "state", key);
     setAttr(view.el, "kind", record.kind);
     // The state as a part name too, for pages: task-progress::part(node failed).
@@ -705,19 +630,25 @@ export class TaskProgressElement extends HTMLElement {
     setAttr(view.fill, "part", `fill ${key}`);
     setText(view.marker, MARKERS[key]);
     setText(view.name, name);
+    view.name.classList.toggle("unnamed", !record.name && record.kind !== "task");
     const stateText = record.state_text || record.state;
     const retried = key === "retrying" && record.attempts > 1;
     setText(view.state, retried ? `${stateText} (${strings.attempt(record.attempts)})` : stateText);
     const pct = percent(record);
-    const [done, total] = [numbers.format(record.completed_steps), numbers.format(record.total_steps)];
-    setText(view.counts, `${done} / ${total} · ${pct}%`);
-    setText(view.rate, key === "running" ? this.#rateText(record) : "");
+    const { done, total } = steps(record);
+    const [doneText, totalText] = [numbers.format(done), numbers.format(total)];
+    setText(view.counts, strings.counts(doneText, totalText, numbers.format(pct)));
+    setText(view.rate, TERMINAL.has(key) ? "" : this.#rateText(record));
+    this.#updateDuration(view, record);
     setAttr(view.bar, "aria-label", name);
     setAttr(view.bar, "aria-valuenow", String(pct));
-    setAttr(view.bar, "aria-valuetext", strings.valueText(done, total, pct));
-    view.fill.style.width = `${pct}%`;
-    setText(view.error, record.error ?? "");
-    view.error.hidden = !record.error;
+    setAttr(view.bar, "aria-valuetext", strings.valueText(doneText, totalText, pct));
+    // Through the CSSOM: allowed under a strict style-src.
+    const width = `${pct}%`;
+    if (view.fill.style.getPropertyValue("--value") !== width) view.fill.style.setProperty("--value", width);
+    const error = this.#ownError(record);
+    setText(view.error, error);
+    view.error.hidden = !error;
     if (view.cancel) view.cancel.hidden = !(this.cancelable && this.api && !TERMINAL.has(key));
     if (view.toggle && view.body) {
       const open = !this.#collapsed.has(record.uuid);
@@ -727,26 +658,90 @@ export class TaskProgressElement extends HTMLElement {
     }
   }
 
+  /** @param {View} view @param {TaskRecord} record */
+  #updateDuration(view, record) {
+    const started = record.started ? Date.parse(record.started) : NaN;
+    const finished = record.finished ? Date.parse(record.finished) : NaN;
+    const running = Number.isFinite(started) && !Number.isFinite(finished) && !TERMINAL.has(stateKey(record.state));
+    if (running) this.#running.add(record.uuid);
+    else this.#running.delete(record.uuid);
+    if (!Number.isFinite(started)) {
+      setText(view.took, "");
+      setText(view.when, "");
+      view.duration.removeAttribute("title");
+      view.duration.removeAttribute("tabindex");
+      return;
+    }
+    const end = Number.isFinite(finished) ? finished : Date.now();
+    setText(view.took, this.#strings.took(duration(Math.max(0, end - started) / 1000, this.#lang)));
+    const time = (/** @type {number} */ t) => {
+      const sameDay = new Date(t).toDateString() === new Date().toDateString();
+      return (sameDay ? this.#formats.time : this.#formats.dateTime).format(t);
+    };
+    const when = this.#strings.when(time(started), Number.isFinite(finished) ? time(finished) : null);
+    setText(view.when, when);
+    setAttr(view.duration, "title", when);
+    setAttr(view.duration, "tabindex", "0");
+  }
+
+  /**
+   * The error a node shows: its own, unless one of its drawn children shows the same (a container's error
+   * is its failed member's, shown there once).
+   * @param {TaskRecord} record
+   */
+  #ownError(record) {
+    const error = record.error ?? "";
+    if (!error || !CONTAINERS.has(record.kind) || this.#collapsed.has(record.uuid)) return error;
+    const store = this.#store;
+    const view = this.#views.get(record.uuid);
+    if (view?.summary && !view.summary.hidden && !this.#expanded.has(record.uuid)) return error;
+    for (const child of store?.children.get(record.uuid) ?? []) {
+      if (store?.records.get(child)?.error === error) return "";
+    }
+    return error;
+  }
+
   /** @param {string} uuid */
   #renderSummary(uuid) {
     const summary = this.#views.get(uuid)?.summary;
-    if (!summary) return;
+    const store = this.#store;
+    if (!summary || !store) return;
     /** @type {Map<string, {count: number, text: string}>} */
     const counts = new Map();
     let total = 0;
-    for (const child of this.#children.get(uuid) ?? []) {
-      const record = this.#records.get(child);
+    for (const child of store.children.get(uuid) ?? []) {
+      const record = store.records.get(child);
       if (!record) continue;
       total += 1;
-      const entry = counts.get(record.state) ?? { count: 0, text: record.state_text || record.state };
+      const key = stateKey(record.state);
+      const entry = counts.get(key) ?? { count: 0, text: record.state_text || record.state };
       entry.count += 1;
-      counts.set(record.state, entry);
+      counts.set(key, entry);
     }
-    const items = [...counts].map(([state, { count, text }]) => {
+    const { numbers } = this.#formats;
+    const strings = this.#strings;
+    const order = SUMMARY_ORDER.filter((key) => counts.has(key));
+    // One bar, segmented by state.
+    const segments = h("div", "segments");
+    segments.setAttribute("role", "img");
+    const described = order.map((key) => `${numbers.format(counts.get(key)?.count ?? 0)} ${counts.get(key)?.text}`);
+    segments.setAttribute("aria-label", `${strings.summary}: ${described.join(", ")}`);
+    for (const key of order) {
+      const segment = h("span", "segment");
+      segment.setAttribute("state", key);
+      segment.setAttribute("part", `segment ${key}`);
+      segment.style.setProperty("--share", `${((counts.get(key)?.count ?? 0) * 100) / Math.max(1, total)}%`);
+      segments.append(segment);
+    }
+    const items = order.map((key) => {
+      const { count, text } = /** @type {{count: number, text: string}} */ (counts.get(key));
       const item = h("span", "summary-count");
-      item.setAttribute("state", stateKey(state));
-      item.setAttribute("part", `summary-count ${stateKey(state)}`);
-      item.textContent = `${MARKERS[stateKey(state)]} ${numbers.format(count)} ${text}`;
+      item.setAttribute("state", key);
+      item.setAttribute("part", `summary-count ${key}`);
+      const marker = h("span", "marker");
+      marker.setAttribute("aria-hidden", "true");
+      marker.textContent = MARKERS[key];
+      item.append(marker, `${numbers.format(count)} ${text}`);
       return item;
     });
     const expand = h("button", "expand");
@@ -754,12 +749,12 @@ export class TaskProgressElement extends HTMLElement {
     expand.type = "button";
     expand.dataset.action = "expand";
     expand.setAttribute("aria-expanded", String(expanded));
-    const strings = TaskProgressElement.strings;
+    expand.setAttribute("aria-controls", `children-${uuid}`);
     expand.textContent = expanded ? strings.showSummary : strings.showAll(numbers.format(total));
     // Keeps keyboard focus on the button across the redraw.
     const active = this.#shadow.activeElement;
     const focused = active?.classList.contains("expand") && summary.contains(active);
-    summary.replaceChildren(...items, expand);
+    summary.replaceChildren(segments, ...items, expand);
     if (focused) expand.focus();
   }
 
@@ -768,14 +763,16 @@ export class TaskProgressElement extends HTMLElement {
     const button = /** @type {Element} */ (event.target).closest?.("button[data-action]");
     const uuid = button?.closest(".node")?.getAttribute("data-uuid");
     const view = uuid && this.#views.get(uuid);
-    if (!button || !uuid || !view) return;
+    const record = uuid && this.#store?.records.get(uuid);
+    if (!button || !uuid || !view || !record) return;
     const action = button.getAttribute("data-action");
     if (action === "toggle") {
       if (!this.#collapsed.delete(uuid)) this.#collapsed.add(uuid);
-      this.#update(view, /** @type {TaskRecord} */ (this.#records.get(uuid)));
+      this.#update(view, record);
     } else if (action === "expand" && view.list) {
       if (!this.#expanded.delete(uuid)) this.#expanded.add(uuid);
       this.#renderChildren(uuid, view.list, view);
+      this.#update(view, record);
     } else if (action === "cancel") {
       this.#cancel(uuid, /** @type {HTMLButtonElement} */ (button));
     }
@@ -783,13 +780,15 @@ export class TaskProgressElement extends HTMLElement {
 
   /** @param {string} root @param {HTMLButtonElement} button */
   async #cancel(root, button) {
+    const connection = this.#connection;
     button.disabled = true;
     try {
-      const url = `${this.#apiBase()}trees/${encodeURIComponent(root)}/cancel/`;
+      const api = this.api.endsWith("/") ? this.api : `${this.api}/`;
+      const url = `${api}trees/${encodeURIComponent(root)}/cancel/`;
       const headers = { "X-CSRFToken": this.csrfToken };
       const { status, body } = await this.fetchJSON(url, { method: "POST", headers });
-      if (status === 200) this.#applyTree(body, true);
-      else if (status === 401) this.#loggedOut();
+      if (status === 200) connection?.broadcast(connection.store.applyRecords(body?.records, true));
+      else if (status === 401) connection?.notAuthenticated();
     } catch {
       // Nothing changed: the button is there to try again.
     } finally {

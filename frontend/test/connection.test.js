@@ -97,14 +97,26 @@ describe("the socket", () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it("starts again on a new root", () => {
+  it("keeps its connection on a new root, and subscribes to it", () => {
     const el = mount({ src: "/ws/tasks/", root: "a" });
-    const first = FakeSocket.last;
+    const socket = FakeSocket.last;
+    socket.receive({ type: "snapshot", trees: [] });
+    expect(socket.sent).toEqual([{ type: "subscribe", root: "a" }]);
     el.root = "b";
+    expect(socket.closedWith).toBe(null);
+    expect(FakeSocket.all).toHaveLength(1);
+    expect(socket.sent).toEqual([{ type: "subscribe", root: "a" }, { type: "subscribe", root: "b" }]);
+    el.setAttribute("root", "b");
+    expect(socket.sent).toHaveLength(2);
+  });
+
+  it("starts again on a new src", () => {
+    const el = mount({ src: "/ws/tasks/" });
+    const first = FakeSocket.last;
+    el.src = "/ws/other/";
     expect(first.closedWith).toBe(1000);
     expect(FakeSocket.all).toHaveLength(2);
-    el.setAttribute("root", "b");
-    expect(FakeSocket.all).toHaveLength(2);
+    expect(FakeSocket.last.url).toBe("ws://localhost:3000/ws/other/");
   });
 });
 

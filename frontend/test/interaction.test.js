@@ -38,9 +38,16 @@ describe("a large group", () => {
     const summary = part(node(el, "g"), "children").querySelector(".summary");
     expect(summary?.hasAttribute("hidden")).toBe(false);
     expect($$(el, ".summary-count").map((item) => [item.getAttribute("state"), item.textContent])).toEqual([
-      ["failed", "✕ 5 Failed"],
-      ["running", "▶ 55 In Progress"],
+      ["running", "◐55 In Progress"],
+      ["failed", "✕5 Failed"],
     ]);
+    // One bar, segmented by state, in proportion.
+    const segments = $$(el, ".segment").map((s) => [s.getAttribute("state"), s.style.getPropertyValue("--share")]);
+    expect(segments.map(([state, share]) => [state, Number.parseFloat(share ?? "").toFixed(1)])).toEqual([
+      ["running", "91.7"],
+      ["failed", "8.3"],
+    ]);
+    expect($(el, ".segments").getAttribute("aria-label")).toBe("Members by state: 55 In Progress, 5 Failed");
     const expand = $(el, ".expand");
     expect(expand.textContent).toBe("Show all 60");
     expect(expand.getAttribute("aria-expanded")).toBe("false");
@@ -61,7 +68,7 @@ describe("a large group", () => {
     const member = rec({ uuid: "t1", root: "g", parent: "g", position: 1, state: "Succeeded", version: 2 });
     FakeSocket.last.receive(status(member));
     frame();
-    expect($$(el, ".summary-count").map((item) => item.textContent)).toEqual(["▶ 59 In Progress", "✓ 1 Succeeded"]);
+    expect($$(el, ".summary-count").map((item) => item.textContent)).toEqual(["✓1 Succeeded", "◐59 In Progress"]);
   });
 
   it("follows summary-threshold", () => {
@@ -82,9 +89,9 @@ describe("a large group", () => {
     FakeSocket.last.receive(status(member));
     frame();
     expect($$(el, ".summary-count").map((item) => item.textContent)).toEqual([
-      `✕ 10 Failed`,
-      `▶ ${(9989).toLocaleString()} In Progress`,
-      "✓ 1 Succeeded",
+      "✓1 Succeeded",
+      `◐${(9989).toLocaleString()} In Progress`,
+      `✕10 Failed`,
     ]);
     expect($$(el, ".node")).toHaveLength(1);
   });

@@ -166,12 +166,21 @@ describe("the resync rule", () => {
     expect(socket.sent).toEqual([{ type: "subscribe", root: "new" }]);
   });
 
-  it("resyncs once when a record's parent is unknown in a loaded tree", () => {
+  it("re-fetches that tree alone when a record's parent is unknown in a loaded tree", () => {
     mount();
     const socket = FakeSocket.last;
     socket.receive({ type: "snapshot", trees: [{ root: "c", records: [rec({ uuid: "c", kind: "chain" })] }] });
     socket.receive({ type: "status", records: [rec({ uuid: "x", root: "c", parent: "missing" })] });
     socket.receive({ type: "status", records: [rec({ uuid: "y", root: "c", parent: "missing" })] });
+    expect(socket.sent).toEqual([{ type: "subscribe", root: "c" }]);
+  });
+
+  it("resyncs once after an error it did not expect", () => {
+    mount();
+    const socket = FakeSocket.last;
+    socket.receive({ type: "snapshot", trees: [] });
+    socket.receive({ type: "error", code: "bad_message", message: "?" });
+    socket.receive({ type: "error", code: "bad_message", message: "?" });
     expect(socket.sent).toEqual([{ type: "resync" }]);
     socket.receive({ type: "snapshot", trees: [] });
     socket.receive({ type: "error", code: "bad_message", message: "?" });

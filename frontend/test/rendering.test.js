@@ -107,19 +107,34 @@ describe("a node", () => {
     expect(part(chain, "name").textContent).toBe("Prepare report");
     expect(part(chain, "state").textContent).toBe("In Progress");
     expect(part(chain, "counts").textContent).toBe("3 / 10 · 30%");
-    expect(/** @type {HTMLElement} */ (part(chain, "bar").firstElementChild).style.width).toBe("30%");
+    expect(/** @type {HTMLElement} */ (part(chain, "bar").firstElementChild).style.getPropertyValue("--value")).toBe("30%");
     expect(chain.getAttribute("state")).toBe("running");
     expect(node(el, "s").getAttribute("state")).toBe("pending");
     expect(part(node(el, "s"), "counts").textContent).toBe("0 / 4 · 0%");
   });
 
-  it("falls back to the kind of a container and the class of a task for a name", () => {
+  it("labels an unnamed container by its kind and size, and a task by its class", () => {
     const el = showing([
       rec({ uuid: "g", kind: "group", name: "" }),
       rec({ uuid: "t", root: "g", parent: "g", name: "", task_class: "reports.tasks.render" }),
+      rec({ uuid: "c", root: "g", parent: "g", position: 1, kind: "chain", name: "" }),
+      rec({ uuid: "c1", root: "g", parent: "c", name: "one" }),
+      rec({ uuid: "c2", root: "g", parent: "c", position: 1, name: "two" }),
+      rec({ uuid: "d", root: "g", parent: "g", position: 2, kind: "chord", name: "" }),
+      rec({ uuid: "h", root: "g", parent: "d", kind: "group", name: "" }),
+      rec({ uuid: "h1", root: "g", parent: "h", name: "h1" }),
+      rec({ uuid: "b", root: "g", parent: "d", position: 1, name: "callback" }),
     ]);
-    expect(part(node(el, "g"), "name").textContent).toBe("group");
+    expect(part(node(el, "g"), "name").textContent).toBe("Group · 3 tasks");
+    expect(part(node(el, "c"), "name").textContent).toBe("Chain · 2 steps");
+    expect(part(node(el, "d"), "name").textContent).toBe("Chord · 1 task, then a callback");
+    expect(part(node(el, "h"), "name").textContent).toBe("Group · 1 task");
+    expect(part(node(el, "g"), "name").classList.contains("unnamed")).toBe(true);
     expect(part(node(el, "t"), "name").textContent).toBe("reports.tasks.render");
+    expect(part(node(el, "t"), "name").classList.contains("unnamed")).toBe(false);
+    // A chord's header and body are labelled.
+    expect(part(node(el, "h"), "section").textContent).toBe("Header · in parallel");
+    expect(part(node(el, "b"), "section").textContent).toBe("Body · when the header is done");
   });
 
   it("shows a custom state as given, as a running node", () => {
