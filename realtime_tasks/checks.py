@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 from django.conf import settings
 from django.core import checks
 
+from . import djtasks_checks
 from .conf import conf
 
 REDIS_LAYER = "channels_redis.core.RedisChannelLayer"
@@ -27,6 +28,7 @@ def register() -> None:
     checks.register(check_channel_layers)
     # Not tagged "database": it reads settings only, and Django runs database checks only when asked.
     checks.register(check_databases)
+    djtasks_checks.register()
 
 
 def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
