@@ -97,3 +97,16 @@ if os.environ.get("REALTIME_TASKS_TEST_LOG_RECORDS"):
 
     LOGGING = settings_for(os.environ["REALTIME_TASKS_TEST_LOG_RECORDS"])
     CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# django.tasks (Django 6.0+), tracked by realtime_tasks (tests/test_djtasks.py): the database backend, whose
+# db_worker runs in a separate process, and Django's immediate backend, each wrapped by a TrackingBackend.
+import django  # noqa: E402
+
+if django.VERSION >= (6, 0):
+    INSTALLED_APPS.append("django_tasks_db")
+    TASKS = {
+        "default": {"BACKEND": "realtime_tasks.djtasks.TrackingBackend", "OPTIONS": {"WRAPS": "database"}},
+        "database": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "held"]},
+        "immediate": {"BACKEND": "realtime_tasks.djtasks.TrackingBackend", "OPTIONS": {"WRAPS": "run_now"}},
+        "run_now": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"},
+    }
