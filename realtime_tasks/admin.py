@@ -1,25 +1,79 @@
-"""The admin: task trees listed by their roots, each with a live tree page; cancel and purge whole trees."""
+"""The admin: task trees listed by their roots, each with a live tree page; cancel and purge whole trees;
+the artifacts."""
 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import datetime, time
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.timezone import make_aware
 
 from .models import UserTaskArtifact, UserTaskStatus, delete_trees
-from .serializers import KINDS
+
+# What a record is called where it has no name, as the <task-progress> element calls it.
+KIND_NAMES = {
+    UserTaskStatus.CHAIN: "Chain",
+    UserTaskStatus.GROUP: "Group",
+    UserTaskStatus.CHORD: "Chord",
+}
+TASK = "Task"
+# The element's state keys ("state" attribute): any other state, a custom one too, is running.
+STATE_KEYS = {
+    UserTaskStatus.PENDING: "pending",
+    UserTaskStatus.SUCCEEDED: "succeeded",
+    UserTaskStatus.FAILED: "failed",
+    UserTaskStatus.CANCELED: "canceled",
+    UserTaskStatus.RETRYING: "retrying",
+}
+# Indentation classes of the tree table (admin/tree.css); deeper records share the last one.
+DEEPEST = 12
+
+
+def kind_name(record: UserTaskStatus) -> str:
+    return KIND_NAMES.get(record.task_class, TASK)
+
+
+def display_name(record: UserTaskStatus) -> str:
+    return record.name or (KIND_NAMES.get(record.task_class) or record.task_class)
+
+
+def state_key(state: str) -> str:
+    return STATE_KEYS.get(state, "running")
+
+
+def tree_order(rows: Iterable[tuple[Any, Any, Any, int]]) -> list[tuple[Any, int]]:
+    """``(pk, key, parent key, position)`` rows of one tree, in tree order: each record after its parent,
+    its siblings by position. Returns ``(pk, depth)`` pairs. A record whose parent is not among the rows
+    (hand-made trees in the making) comes after the others, at depth 0."""
+    children: dict[Any, list[tuple[int, Any, Any]]] = defaultdict(list)
+    keys = set()
+    for pk, key, parent, position in rows:
+        keys.add(key)
+        children[parent].append((position, str(pk), (pk, key)))
+    order: list[tuple[Any, int]] = []
+    tops = [parent for parent in children if parent is None or parent not in keys]
+    for top in sorted(tops, key=lambda parent: (parent is not None, str(parent))):
+        stack = [(entry, 0) for entry in sorted(children[top], reverse=True)]
+        while stack:
+            (_, _, (pk, key)), depth = stack.pop()
+            order.append((pk, depth))
+            stack.extend((entry, depth + 1) for entry in sorted(children.get(key, ()), reverse=True))
+    return order
 
 
 class KindFilter(admin.SimpleListFilter):
@@ -27,12 +81,12 @@ class KindFilter(admin.SimpleListFilter):
     parameter_name = "kind"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(kind, kind) for kind in (*KINDS.values(), "task")]
+        return [(name.lower(), name) for name in (*KIND_NAMES.values(), TASK)]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[UserTaskStatus]) -> QuerySet[UserTaskStatus]:
-        classes = {kind: task_class for task_class, kind in KINDS.items()}
+        classes = {name.lower(): task_class for task_class, name in KIND_NAMES.items()}
         value = self.value()
-        if value == "task":
+        if value == TASK.lower():
             return queryset.filter(is_container=False)
         if value in classes:
             return queryset.filter(task_class=classes[value])
@@ -43,14 +97,24 @@ class PurgeForm(forms.Form):
     before = forms.DateField(help_text="Delete the finished trees created before this day.")
 
 
+class TreeChangeList(ChangeList):
+    # The row's link (Django's own, on the first column) opens the tree page.
+    def url_for_result(self, result: Model) -> str:
+        return reverse("admin:realtime_tasks_usertaskstatus_tree", args=[result.uuid])  # type: ignore[attr-defined]
+
+
 @admin.register(UserTaskStatus)
 class UserTaskStatusAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("tree", "kind", "state", "progress", "user", "created", "finished")
+    # django-user-tasks' list shows created, uuid, state, user and name; the tree's name comes first here
+    # as the row's link.
+    list_display = ("tree", "kind", "state_display", "progress", "user", "created", "finished", "uuid")
     list_filter = ("state", KindFilter, ("user", admin.RelatedOnlyFieldListFilter), "created")
     list_select_related = ("user",)
-    search_fields = ("name", "task_id")
+    ordering = ("-created",)
+    search_fields = ("name", "task_id", "task_class", "user__username", "user__email")
     date_hierarchy = "created"
     actions = ("cancel_trees",)
+    readonly_fields = ("parent",)
     change_list_template = "admin/realtime_tasks/change_list.html"
     # The tree page's table of records; the live element above it shows the whole tree.
     tree_rows_per_page = 500
@@ -58,10 +122,14 @@ class UserTaskStatusAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def get_queryset(self, request: HttpRequest) -> QuerySet[UserTaskStatus]:
         return super().get_queryset(request).filter(parent=None)
 
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return TreeChangeList
+
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[UserTaskStatus], search_term: str
     ) -> tuple[QuerySet[UserTaskStatus], bool]:
-        # A uuid is a record's uuid or a Celery task id; anything else is searched in names and task ids.
+        # A uuid is a record's uuid or a Celery task id; anything else is searched in names, classes, task
+        # ids and owners.
         term = search_term.strip()
         try:
             key = uuid.UUID(term)
@@ -80,19 +148,32 @@ class UserTaskStatusAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description="tree", ordering="name")
     def tree(self, record: UserTaskStatus) -> str:
-        url = reverse("admin:realtime_tasks_usertaskstatus_tree", args=[record.uuid])
-        return format_html('<a href="{}">{}</a>', url, record.name or record.task_class)
+        return display_name(record)
 
     @admin.display(description="kind")
     def kind(self, record: UserTaskStatus) -> str:
-        return KINDS.get(record.task_class, "task")
+        return kind_name(record)
+
+    @admin.display(description="state", ordering="state")
+    def state_display(self, record: UserTaskStatus) -> SafeString:
+        return format_html(
+            '<span class="rt-state" data-state="{}" data-live="{}" data-field="state_text">{}</span>',
+            state_key(record.state),
+            record.uuid,
+            record.state_text,
+        )
 
     @admin.display(description="progress")
-    def progress(self, record: UserTaskStatus) -> str:
+    def progress(self, record: UserTaskStatus) -> SafeString:
         return format_html(
-            '<progress max="{}" value="{}"></progress> {} / {}',
+            '<span class="rt-progress" data-live="{}"><progress class="rt-bar" data-state="{}" max="{}" '
+            'value="{}" aria-label="Progress of {}"></progress> '
+            '<span data-field="counts">{} / {}</span></span>',
+            record.uuid,
+            state_key(record.state),
             record.total_steps,
             record.completed_steps,
+            display_name(record),
             record.completed_steps,
             record.total_steps,
         )
@@ -119,21 +200,33 @@ class UserTaskStatusAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             *super().get_urls(),
         ]
 
+    def tree_rows(self, root: uuid.UUID) -> Sequence[tuple[Any, int]]:
+        """Every record of the tree ``root`` as ``(pk, depth)``, in tree order, from one narrow query."""
+        # The key a child's parent_id holds: whatever field the parent foreign key points at.
+        key = UserTaskStatus._meta.get_field("parent").target_field.attname  # type: ignore[union-attr]
+        rows = UserTaskStatus.objects.filter(root__uuid=root).values_list("pk", key, "parent_id", "position")
+        return tree_order(rows)
+
     def tree_view(self, request: HttpRequest, root: uuid.UUID) -> HttpResponse:
-        """The whole tree, kept live by the <task-progress> element, and a table of its records, a page at a
-        time: the same few queries whatever the tree's size."""
+        """The whole tree, kept live by the <task-progress> element, and a table of its records in tree order,
+        a page at a time: the same few queries whatever the tree's size."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         top = get_object_or_404(UserTaskStatus.objects.select_related("user"), uuid=root, parent=None)
-        records = UserTaskStatus.objects.filter(root__uuid=root).order_by("path", "position")
-        page = Paginator(records, self.tree_rows_per_page).get_page(request.GET.get("page"))
+        page = Paginator(self.tree_rows(root), self.tree_rows_per_page).get_page(request.GET.get("page"))
+        records = UserTaskStatus.objects.in_bulk([pk for pk, _ in page])
         artifacts = list(UserTaskArtifact.objects.filter(status__root__uuid=root).order_by("created"))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": f"Task tree: {top.name or top.task_class}",
+            "title": f"Task tree: {display_name(top)}",
             "root": top,
-            "rows": [(record, record.path.count("/")) for record in page],
+            "name": display_name(top),
+            "root_state": state_key(top.state),
+            "rows": [
+                (records[pk], min(depth, DEEPEST), kind_name(records[pk]), state_key(records[pk].state))
+                for pk, depth in page
+            ],
             "page": page,
             "page_range": page.paginator.get_elided_page_range(page.number),
             "artifacts": artifacts,
@@ -158,3 +251,19 @@ class UserTaskStatusAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "form": form,
         }
         return TemplateResponse(request, "admin/realtime_tasks/purge.html", context)
+
+
+@admin.register(UserTaskArtifact)
+class UserTaskArtifactAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    # As django-user-tasks' artifact admin, with the record's tree a link away.
+    list_display = ("created", "uuid", "status", "name", "text", "tree")
+    list_filter = ("name",)
+    list_select_related = ("status",)
+    ordering = ("-created",)
+    search_fields = ("uuid", "name", "text")
+    raw_id_fields = ("status",)
+
+    @admin.display(description="tree")
+    def tree(self, artifact: UserTaskArtifact) -> SafeString:
+        url = reverse("admin:realtime_tasks_usertaskstatus_tree", args=[artifact.status.root_id])
+        return format_html('<a href="{}">Open the tree</a>', url)
