@@ -8,7 +8,6 @@ task enqueued through it gets a ``UserTaskStatus`` record, and the framework's s
 from __future__ import annotations
 
 import inspect
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -22,7 +21,7 @@ from django.tasks import Task, TaskContext, TaskResult, task_backends
 from django.tasks.backends.base import BaseTaskBackend
 from django.tasks.signals import task_enqueued
 
-from .models import UserTaskStatus, announce_created
+from .models import UserTaskStatus
 
 
 @dataclass
@@ -98,7 +97,10 @@ class TrackingBackend(BaseTaskBackend):
         user_id = _owner(arguments["user_id"])
         name = str(arguments.get("user_task_name") or task.name)
         # One transaction: a worker that sees the task also sees its record, and a failed enqueue leaves none.
-        with transaction.atomic(using=router.db_for_write(UserTaskStatus)), _enqueue(task, user_id, name) as now:
+        with (
+            transaction.atomic(using=router.db_for_write(UserTaskStatus)),
+            _enqueue(task, user_id, name) as now,
+        ):
             result = self.wrapped.enqueue(task, args, kwargs)
             if now.record is None:
                 # The backend sent no task_enqueued signal: record the task now.
@@ -170,17 +172,14 @@ def _enqueue(task: Task, user_id: Any, name: str) -> Iterator[_Enqueuing]:
 
 
 def _create(now: _Enqueuing, result: TaskResult) -> None:
-    record_uuid = uuid.uuid4()
+    # A record made by hand: it is its own root, and its creation is announced once the enqueue commits.
     now.record = UserTaskStatus.objects.create(
-        uuid=record_uuid,
-        root_id=record_uuid,
         user_id=now.user_id,
         task_id=str(result.id),
         task_class=now.task.module_path,
         name=now.name,
         total_steps=1,
     )
-    announce_created([now.record])
 
 
 def enqueued(sender: Any, task_result: TaskResult, **kwargs: Any) -> None:

@@ -52,8 +52,8 @@ def check_task_backends(**kwargs: Any) -> list[checks.CheckMessage]:
         if wrapped is None or wraps == alias or _is_tracking(wrapped.get("BACKEND")):
             messages.append(
                 checks.Error(
-                    f"TASKS[{alias!r}] is a TrackingBackend whose OPTIONS['WRAPS'] ({wraps!r}) is not the alias "
-                    "of another, non-tracking backend in TASKS.",
+                    f"TASKS[{alias!r}] is a TrackingBackend whose OPTIONS['WRAPS'] ({wraps!r}) is not "
+                    "the alias of another, non-tracking backend in TASKS.",
                     hint='For example: "OPTIONS": {"WRAPS": "database"}, with TASKS["database"] the backend '
                     "that runs the tasks.",
                     id="realtime_tasks.E010",
@@ -62,17 +62,17 @@ def check_task_backends(**kwargs: Any) -> list[checks.CheckMessage]:
         elif wrapped.get("BACKEND") in NEVER_RUNS:
             messages.append(
                 checks.Warning(
-                    f"TASKS[{alias!r}] wraps {wraps!r}, a {wrapped['BACKEND']}: it never runs tasks, so their "
-                    "records stay Pending.",
+                    f"TASKS[{alias!r}] wraps {wraps!r}, a {wrapped['BACKEND']}: it never runs tasks, so "
+                    "their records stay Pending.",
                     id="realtime_tasks.W010",
                 )
             )
         elif wrapped.get("BACKEND") not in SENDS_SIGNALS:
             messages.append(
                 checks.Warning(
-                    f"TASKS[{alias!r}] wraps {wraps!r}, a {wrapped.get('BACKEND')}, which is not known to send "
-                    "django.tasks' task_started and task_finished signals: its tasks' records move only if it "
-                    "does.",
+                    f"TASKS[{alias!r}] wraps {wraps!r}, a {wrapped.get('BACKEND')}, which is not known to "
+                    "send django.tasks' task_started and task_finished signals: its tasks' records move only "
+                    "if it does.",
                     hint="Once you know it sends both around every task, silence this warning with "
                     "SILENCED_SYSTEM_CHECKS = ['realtime_tasks.W011'].",
                     id="realtime_tasks.W011",
