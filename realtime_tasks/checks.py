@@ -20,6 +20,8 @@ NUMBERS = [
     ("SNAPSHOT_RECENT", True, 0),
     ("MAX_MESSAGE_BYTES", True, 1),
     ("MAX_MESSAGES_PER_SECOND", True, 1),
+    ("MESSAGE_RECORDS", True, 1),
+    ("KEEPALIVE", False, 0.1),
 ]
 
 

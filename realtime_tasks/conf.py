@@ -42,6 +42,14 @@ class Settings:
         return getattr(settings, "REALTIME_TASKS_MAX_MESSAGES_PER_SECOND", 20)
 
     @property
+    def MESSAGE_RECORDS(self) -> Any:
+        return getattr(settings, "REALTIME_TASKS_MESSAGE_RECORDS", 500)
+
+    @property
+    def KEEPALIVE(self) -> Any:
+        return getattr(settings, "REALTIME_TASKS_KEEPALIVE", 25)
+
+    @property
     def WEBSOCKET_PATH(self) -> Any:
         return getattr(settings, "REALTIME_TASKS_WEBSOCKET_PATH", "/ws/tasks/")
 
