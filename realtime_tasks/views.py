@@ -5,19 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from .serializers import find_tree, serialize_trees, user_snapshot
 
 
 def _not_authenticated() -> JsonResponse:
-    return JsonResponse({"error": "not_authenticated", "message": "Log in to see your tasks."}, status=401)
+    return JsonResponse({"error": "not_authenticated", "message": _("Log in to see your tasks.")}, status=401)
 
 
 def _not_found(root: Any) -> JsonResponse:
     # The same answer for a tree that does not exist and for one that is not the user's.
     return JsonResponse(
-        {"error": "not_found", "message": f"No task tree {str(root)[:64]!r} was found."}, status=404
+        {
+            "error": "not_found",
+            "message": _("No task tree %(root)s was found.") % {"root": repr(str(root)[:64])},
+        },
+        status=404,
     )
 
 
@@ -59,5 +64,9 @@ def cancel(request: HttpRequest, root: str) -> JsonResponse:
 def unknown(request: HttpRequest) -> JsonResponse:
     """Any other URL under the API's prefix: a JSON answer too, never the site's HTML error page."""
     return JsonResponse(
-        {"error": "not_found", "message": f"The task API has no {request.path[:100]!r}."}, status=404
+        {
+            "error": "not_found",
+            "message": _("The task API has no %(path)s.") % {"path": repr(request.path[:100])},
+        },
+        status=404,
     )
