@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
 from .broadcast import STAFF_GROUP, OutageLog, broadcaster, user_group
@@ -85,13 +86,15 @@ class TaskStatusConsumer(AsyncWebsocketConsumer):
         try:
             message = json.loads(text_data)
         except ValueError:
-            await self.send_error("bad_json", "The message is not valid JSON.")
+            await self.send_error("bad_json", _("The message is not valid JSON."))
             return
         kind = message.get("type") if isinstance(message, dict) else None
         handler = self.HANDLERS.get(kind) if isinstance(kind, str) else None
         if handler is None:
             known = ", ".join(sorted(self.HANDLERS))
-            await self.send_error("unknown_type", f"A message needs a type, one of: {known}.")
+            await self.send_error(
+                "unknown_type", _("A message needs a type, one of: %(types)s.") % {"types": known}
+            )
             return
         await handler(self, message)
 
@@ -164,11 +167,16 @@ class TaskStatusConsumer(AsyncWebsocketConsumer):
         is missing or someone else's."""
         root = message.get("root")
         if not isinstance(root, str):
-            await self.send_error("bad_message", f"A {message['type']} message needs a root: a tree's uuid.")
+            await self.send_error(
+                "bad_message",
+                _("A %(type)s message needs a root: a tree's uuid.") % {"type": message["type"]},
+            )
             return None
         found = await database_sync_to_async(find_tree)(self.user, root)
         if found is None:
-            await self.send_error("not_found", f"No task tree {str(root)[:64]!r} was found.")
+            await self.send_error(
+            "not_found", _("No task tree %(root)s was found.") % {"root": repr(str(root)[:64])}
+        )
         return found
 
     def _within_rate(self) -> bool:
