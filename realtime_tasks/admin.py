@@ -22,6 +22,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timezone import make_aware
+from django.utils.translation import gettext, gettext_lazy
 
 from .models import UserTaskArtifact, UserTaskStatus, delete_trees
 
@@ -94,7 +95,7 @@ class KindFilter(admin.SimpleListFilter):
 
 
 class PurgeForm(forms.Form):
-    before = forms.DateField(help_text="Delete the finished trees created before this day.")
+    before = forms.DateField(help_text=gettext_lazy("Delete the finished trees created before this day."))
 
 
 class TreeChangeList(ChangeList):
@@ -146,15 +147,15 @@ class UserTaskStatusAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_cancel_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("realtime_tasks.cancel_usertaskstatus")
 
-    @admin.display(description="tree", ordering="name")
+    @admin.display(description=gettext_lazy("tree"), ordering="name")
     def tree(self, record: UserTaskStatus) -> str:
         return display_name(record)
 
-    @admin.display(description="kind")
+    @admin.display(description=gettext_lazy("kind"))
     def kind(self, record: UserTaskStatus) -> str:
         return kind_name(record)
 
-    @admin.display(description="state", ordering="state")
+    @admin.display(description=gettext_lazy("state"), ordering="state")
     def state_display(self, record: UserTaskStatus) -> SafeString:
         return format_html(
             '<span class="rt-state" data-state="{}" data-live="{}" data-field="state_text">{}</span>',
@@ -163,7 +164,7 @@ class UserTaskStatusAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             record.state_text,
         )
 
-    @admin.display(description="progress")
+    @admin.display(description=gettext_lazy("progress"))
     def progress(self, record: UserTaskStatus) -> SafeString:
         return format_html(
             '<span class="rt-progress" data-live="{}"><progress class="rt-bar" data-state="{}" max="{}" '
@@ -178,12 +179,14 @@ class UserTaskStatusAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             record.total_steps,
         )
 
-    @admin.action(description="Cancel the selected trees", permissions=["cancel"])
+    @admin.action(description=gettext_lazy("Cancel the selected trees"), permissions=["cancel"])
     def cancel_trees(self, request: HttpRequest, queryset: QuerySet[UserTaskStatus]) -> None:
         unfinished = queryset.exclude(state__in=UserTaskStatus.TERMINAL_STATES)
         for root in unfinished:
             root.cancel()
-        self.message_user(request, f"Canceled {len(unfinished)} trees.", messages.SUCCESS)
+        self.message_user(
+            request, gettext("Canceled %(count)d trees.") % {"count": len(unfinished)}, messages.SUCCESS
+        )
 
     # Records are deleted by whole trees only (the list shows roots).
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[UserTaskStatus]) -> None:
@@ -219,7 +222,7 @@ class UserTaskStatusAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": f"Task tree: {display_name(top)}",
+            "title": gettext("Task tree: %(name)s") % {"name": display_name(top)},
             "root": top,
             "name": display_name(top),
             "root_state": state_key(top.state),
@@ -242,12 +245,14 @@ class UserTaskStatusAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             before = make_aware(datetime.combine(form.cleaned_data["before"], time.min))
             finished = Q(state__in=UserTaskStatus.TERMINAL_STATES)
             deleted = delete_trees(UserTaskStatus.objects.filter(finished, parent=None, created__lt=before))
-            self.message_user(request, f"Deleted {deleted} status records.", messages.SUCCESS)
+            self.message_user(
+                request, gettext("Deleted %(count)d status records.") % {"count": deleted}, messages.SUCCESS
+            )
             return HttpResponseRedirect(reverse("admin:realtime_tasks_usertaskstatus_changelist"))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Purge finished task trees",
+            "title": gettext("Purge finished task trees"),
             "form": form,
         }
         return TemplateResponse(request, "admin/realtime_tasks/purge.html", context)
@@ -263,7 +268,7 @@ class UserTaskArtifactAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ("uuid", "name", "text")
     raw_id_fields = ("status",)
 
-    @admin.display(description="tree")
+    @admin.display(description=gettext_lazy("tree"))
     def tree(self, artifact: UserTaskArtifact) -> SafeString:
         url = reverse("admin:realtime_tasks_usertaskstatus_tree", args=[artifact.status.root_id])
         return format_html('<a href="{}">Open the tree</a>', url)
