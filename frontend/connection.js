@@ -112,6 +112,7 @@ export class Connection {
       return;
     }
     client.connectionChanged(this.state);
+    if (this.#polling) this.#pollSoon();
     if (this.state !== "live") return;
     // The store followed only named trees so far, and this element shows every tree.
     if (!client.root && everyTree) this.store.resync();
@@ -132,7 +133,7 @@ export class Connection {
     if (this.state === "live" && !this.store.trees.get(root)?.loaded && !this.store.records.has(root)) {
       this.store.subscribe(root, Date.now());
     } else if (this.#polling) {
-      this.#restartPolling();
+      this.#pollSoon();
     }
   }
 
@@ -283,9 +284,11 @@ export class Connection {
     this.#poll(++this.#pollRun);
   }
 
-  #restartPolling() {
-    this.#stopPolling();
-    this.#startPolling();
+  /** Polls again at once, for an element that came or changed its root (once for those of one task). */
+  #pollSoon() {
+    const run = ++this.#pollRun;
+    clearTimeout(this.#pollTimer);
+    this.#pollTimer = setTimeout(() => this.#poll(run), 0);
   }
 
   #stopPolling() {

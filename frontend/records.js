@@ -76,12 +76,14 @@ export function percent(record) {
 
 /**
  * A duration in `lang` ("8 sec", "2 min 40 sec"; "8 s", "2 min 40 s" in French), or the browser's language.
+ * Rounded up by default (a time left); `round` = Math.floor for a time elapsed.
  * @param {number} seconds
  * @param {string} [lang]
+ * @param {(n: number) => number} [round]
  */
-export function duration(seconds, lang) {
+export function duration(seconds, lang, round = Math.ceil) {
   const units = unitsOf(lang);
-  const s = Math.ceil(seconds);
+  const s = round(seconds);
   if (s < 60) return units.second.format(s);
   if (s < 3600) return `${units.minute.format(Math.floor(s / 60))} ${units.second.format(s % 60)}`;
   return `${units.hour.format(Math.floor(s / 3600))} ${units.minute.format(Math.floor((s % 3600) / 60))}`;

@@ -673,7 +673,7 @@ export class TaskProgressElement extends HTMLElement {
       return;
     }
     const end = Number.isFinite(finished) ? finished : Date.now();
-    setText(view.took, this.#strings.took(duration(Math.max(0, end - started) / 1000, this.#lang)));
+    setText(view.took, this.#strings.took(duration(Math.max(0, end - started) / 1000, this.#lang, Math.floor)));
     const time = (/** @type {number} */ t) => {
       const sameDay = new Date(t).toDateString() === new Date().toDateString();
       return (sameDay ? this.#formats.time : this.#formats.dateTime).format(t);

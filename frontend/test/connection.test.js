@@ -231,3 +231,132 @@ describe("polling", () => {
     expect(el.fetchJSON).toHaveBeenCalledTimes(3);
   });
 });
+
+describe("one connection for the page", () => {
+  /** @param {string} uuid @param {number} sequence */
+  const treeOf = (uuid, sequence = 1) => ({ root: uuid, sequence, records: [rec({ uuid })] });
+
+  it("opens one socket for 20 elements, each showing its own trees", () => {
+    const roots = Array.from({ length: 19 }, (_, i) => `t${i}`);
+    const all = mount({ src: "/ws/tasks/", api: "/tasks/" });
+    const one = roots.map((root) => mount({ src: "/ws/tasks/", api: "/tasks/", root }));
+    expect(FakeSocket.all).toHaveLength(1);
+    const socket = FakeSocket.last;
+    // The snapshot holds t0 to t9; t10 to t18 are older trees, fetched once each.
+    socket.receive({ type: "snapshot", trees: roots.slice(0, 10).map((root) => treeOf(root)) });
+    expect(socket.sent).toEqual(roots.slice(10).map((root) => ({ type: "subscribe", root })));
+    for (const root of roots.slice(10)) socket.receive({ type: "tree", root, sequence: 4, part: 1, parts: 1, records: [rec({ uuid: root })] });
+    frame();
+    expect(one.map((el) => $$(el, ".trees > .node").map((li) => li.dataset.uuid))).toEqual(roots.map((root) => [root]));
+    expect($$(all, ".trees > .node")).toHaveLength(19);
+    expect([all, ...one].every((el) => el.connection === "live")).toBe(true);
+    // A change reaches every element that shows its tree, from the one message.
+    socket.receive({ type: "status", root: "t3", sequences: [2], records: [rec({ uuid: "t3", version: 2, completed_steps: 1 })] });
+    frame();
+    expect($(one[3], ".counts").textContent).toBe("1 / 1 · 100%");
+    expect($(all, '.node[data-uuid="t3"] .counts').textContent).toBe("1 / 1 · 100%");
+    expect(FakeSocket.all).toHaveLength(1);
+  });
+
+  it("keeps the socket while one element uses it, and closes it with the last", () => {
+    const els = Array.from({ length: 3 }, () => mount({ src: "/ws/tasks/" }));
+    const socket = FakeSocket.last;
+    els[0].remove();
+    els[1].remove();
+    expect(socket.closedWith).toBe(null);
+    els[2].remove();
+    expect(socket.closedWith).toBe(1000);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("gives an element added later what the store holds, without a new socket", () => {
+    mount({ src: "/ws/tasks/" });
+    FakeSocket.last.receive({ type: "snapshot", trees: [treeOf("a")] });
+    const late = mount({ src: "/ws/tasks/" });
+    frame();
+    expect(late.connection).toBe("live");
+    expect($$(late, ".trees > .node").map((li) => li.dataset.uuid)).toEqual(["a"]);
+    expect(FakeSocket.all).toHaveLength(1);
+  });
+
+  it("uses one socket per endpoint", () => {
+    mount({ src: "/ws/tasks/" });
+    mount({ src: "ws://localhost:3000/ws/tasks/" });
+    mount({ src: "/ws/admin-tasks/" });
+    expect(FakeSocket.all.map((socket) => socket.url)).toEqual([
+      "ws://localhost:3000/ws/tasks/",
+      "ws://localhost:3000/ws/admin-tasks/",
+    ]);
+  });
+
+  it("reconnects once for all its elements, with backoff", () => {
+    const els = Array.from({ length: 5 }, () => mount({ src: "/ws/tasks/" }));
+    FakeSocket.last.receive({ type: "snapshot", trees: [] });
+    FakeSocket.last.drop();
+    expect(els.every((el) => el.connection === "connecting")).toBe(true);
+    vi.advanceTimersByTime(1000);
+    expect(FakeSocket.all).toHaveLength(2);
+    FakeSocket.last.drop();
+    vi.advanceTimersByTime(1999);
+    expect(FakeSocket.all).toHaveLength(2);
+    vi.advanceTimersByTime(1);
+    expect(FakeSocket.all).toHaveLength(3);
+    FakeSocket.last.receive({ type: "snapshot", trees: [] });
+    expect(els.every((el) => el.connection === "live")).toBe(true);
+  });
+
+  it("logs every element out on 4401, and never reconnects", () => {
+    const els = Array.from({ length: 4 }, (_, i) => mount({ src: "/ws/tasks/", api: "/tasks/", ...(i ? { root: `r${i}` } : {}) }));
+    FakeSocket.last.receive({ type: "snapshot", trees: [treeOf("r1")] });
+    frame();
+    FakeSocket.last.drop(4401);
+    vi.advanceTimersByTime(120000);
+    frame();
+    expect(FakeSocket.all).toHaveLength(1);
+    expect(els.every((el) => el.connection === "offline")).toBe(true);
+    expect(els.map((el) => $(el, ".message").textContent)).toEqual(Array(4).fill("Log in to see your tasks."));
+    expect($$(els[1], ".node")).toHaveLength(0);
+    expect(els[0].fetchJSON).not.toHaveBeenCalled();
+  });
+
+  it("re-fetches a tree with a gap after 2 s, through the shared socket", () => {
+    const el = mount({ src: "/ws/tasks/" });
+    const socket = FakeSocket.last;
+    socket.receive({ type: "snapshot", trees: [treeOf("a", 3), treeOf("b", 1)] });
+    socket.receive({ type: "status", root: "a", sequences: [5], records: [rec({ uuid: "a", version: 5 })] });
+    vi.advanceTimersByTime(1999);
+    expect(socket.sent).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(socket.sent).toEqual([{ type: "subscribe", root: "a" }]);
+    socket.receive({ type: "tree", root: "a", sequence: 5, part: 1, parts: 1, records: [rec({ uuid: "a", version: 5 })] });
+    vi.advanceTimersByTime(30000);
+    expect(socket.sent.filter((message) => message.type !== "ping")).toEqual([{ type: "subscribe", root: "a" }]);
+    expect(el.connection).toBe("live");
+  });
+
+  it("drops a tree the server stops showing", () => {
+    const el = mount({ src: "/ws/tasks/" });
+    FakeSocket.last.receive({ type: "snapshot", trees: [treeOf("a"), treeOf("b")] });
+    frame();
+    FakeSocket.last.receive({ type: "unsubscribed", root: "a", reason: "forbidden" });
+    frame();
+    expect($$(el, ".trees > .node").map((li) => li.dataset.uuid)).toEqual(["b"]);
+  });
+
+  it("polls every tree once for all its elements, and a named tree the answer lacks", async () => {
+    const a = mount({ api: "/tasks/" });
+    const b = mount({ api: "/tasks/", root: "old" });
+    const fetchJSON = vi.mocked(a.fetchJSON);
+    fetchJSON.mockImplementation(async (url) =>
+      url === "/tasks/trees/"
+        ? { status: 200, body: { trees: [{ root: "p", records: [rec({ uuid: "p" })] }] } }
+        : { status: 200, body: { root: "old", records: [rec({ uuid: "old" })] } },
+    );
+    await vi.advanceTimersByTimeAsync(20);
+    // Every tree, then the named tree the answer lacks; through the first element's fetchJSON.
+    expect(fetchJSON.mock.calls.map(([url]) => url).slice(-2)).toEqual(["/tasks/trees/", "/tasks/trees/old/"]);
+    expect(b.fetchJSON).not.toHaveBeenCalled();
+    expect($$(a, ".trees > .node").map((li) => li.dataset.uuid).sort()).toEqual(["old", "p"]);
+    expect($$(b, ".trees > .node").map((li) => li.dataset.uuid)).toEqual(["old"]);
+  });
+});

@@ -37,9 +37,9 @@ function percent(record) {
   if (!(total > 0)) return stateKey(record.state) === "succeeded" ? 100 : 0;
   return Math.min(100, Math.max(0, Math.floor(done * 100 / total)));
 }
-function duration(seconds, lang) {
+function duration(seconds, lang, round = Math.ceil) {
   const units = unitsOf(lang);
-  const s = Math.ceil(seconds);
+  const s = round(seconds);
   if (s < 60) return units.second.format(s);
   if (s < 3600) return `${units.minute.format(Math.floor(s / 60))} ${units.second.format(s % 60)}`;
   return `${units.hour.format(Math.floor(s / 3600))} ${units.minute.format(Math.floor(s % 3600 / 60))}`;
@@ -526,6 +526,7 @@ var Connection = class _Connection {
       return;
     }
     client.connectionChanged(this.state);
+    if (this.#polling) this.#pollSoon();
     if (this.state !== "live") return;
     if (!client.root && everyTree) this.store.resync();
     else this.rootChanged(client);
@@ -543,7 +544,7 @@ var Connection = class _Connection {
     if (this.state === "live" && !this.store.trees.get(root)?.loaded && !this.store.records.has(root)) {
       this.store.subscribe(root, Date.now());
     } else if (this.#polling) {
-      this.#restartPolling();
+      this.#pollSoon();
     }
   }
   /** @param {object} message */
@@ -676,9 +677,11 @@ var Connection = class _Connection {
     this.#setState("polling");
     this.#poll(++this.#pollRun);
   }
-  #restartPolling() {
-    this.#stopPolling();
-    this.#startPolling();
+  /** Polls again at once, for an element that came or changed its root (once for those of one task). */
+  #pollSoon() {
+    const run = ++this.#pollRun;
+    clearTimeout(this.#pollTimer);
+    this.#pollTimer = setTimeout(() => this.#poll(run), 0);
   }
   #stopPolling() {
     this.#polling = false;
@@ -1694,7 +1697,7 @@ var TaskProgressElement = class _TaskProgressElement extends HTMLElement {
       return;
     }
     const end = Number.isFinite(finished) ? finished : Date.now();
-    setText(view.took, this.#strings.took(duration(Math.max(0, end - started) / 1e3, this.#lang)));
+    setText(view.took, this.#strings.took(duration(Math.max(0, end - started) / 1e3, this.#lang, Math.floor)));
     const time = (t) => {
       const sameDay = new Date(t).toDateString() === (/* @__PURE__ */ new Date()).toDateString();
       return (sameDay ? this.#formats.time : this.#formats.dateTime).format(t);
