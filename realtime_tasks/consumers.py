@@ -5,26 +5,46 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar
+from importlib import import_module
+from types import SimpleNamespace
+from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.contrib import auth
 from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
-from .broadcast import STAFF_GROUP, OutageLog, broadcaster, user_group
+from .broadcast import OutageLog, broadcaster, follow, tree_group, user_group
 from .conf import conf
-from .serializers import find_tree, serialize_trees, user_snapshot
+from .models import UserTaskStatus
+from .serializers import (
+    find_tree,
+    followed_sequences,
+    serialize_trees,
+    snapshot_messages,
+    tree_messages,
+    user_snapshot,
+    visible_roots,
+)
+
+logger = logging.getLogger(__name__)
 
 # Close codes, documented in docs/protocol.md.
 CLOSE_UNSUPPORTED_DATA = 1003
 CLOSE_TOO_BIG = 1009
+CLOSE_SERVER_ERROR = 1011
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_TOO_MANY_MESSAGES = 4429
 CLOSE_LAYER_FAILING = 4503
+
+# Why a tree stops being sent (the ``reason`` of ``unsubscribed``).
+REASON_REQUESTED = "requested"
+REASON_FORBIDDEN = "forbidden"
 
 # What the channel layer raises while its Redis is away.
 LAYER_ERRORS = (RedisError, OSError)
@@ -32,11 +52,17 @@ layer_outage = OutageLog(
     "The channel layer is failing: WebSockets are closed (4503), their clients poll until they reconnect",
     "The channel layer works again for WebSockets",
 )
+# channels-redis's default, for a layer that does not say.
+GROUP_EXPIRY = 86400
 
 
 class TaskStatusConsumer(AsyncWebsocketConsumer):
-    """Sends the user's trees on connect, then every change of them; answers subscribe, unsubscribe,
-    resync and ping."""
+    """Sends the user's trees on connect, then every change of them, and a digest of their sequences once per
+    keep-alive period; answers subscribe, unsubscribe, resync and ping.
+
+    A client message of type ``t`` is handled by the method ``on_t``: a subclass adds a message type, or
+    changes one, by defining that method.
+    """
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -66,12 +92,16 @@ class TaskStatusConsumer(AsyncWebsocketConsumer):
         layer_outage.worked()
         await self.accept()
         await self.send_snapshot()
+        self.keeper = asyncio.get_running_loop().create_task(self._keep())
 
     async def disconnect(self, code: int) -> None:
+        if hasattr(self, "keeper"):
+            self.keeper.cancel()
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
-            if self.foreign:
-                await self.channel_layer.group_discard(STAFF_GROUP, self.channel_name)
+            for root in self.foreign:
+                await self.channel_layer.group_discard(tree_group(root), self.channel_name)
+            # The trees' leases are left to expire: another connection may follow them too.
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self._within_rate():
@@ -89,80 +119,173 @@ class TaskStatusConsumer(AsyncWebsocketConsumer):
             await self.send_error("bad_json", _("The message is not valid JSON."))
             return
         kind = message.get("type") if isinstance(message, dict) else None
-        handler = self.HANDLERS.get(kind) if isinstance(kind, str) else None
+        handler = getattr(self, f"on_{kind}", None) if isinstance(kind, str) and kind.isidentifier() else None
         if handler is None:
-            known = ", ".join(sorted(self.HANDLERS))
+            known = ", ".join(self.message_types())
             await self.send_error(
                 "unknown_type", _("A message needs a type, one of: %(types)s.") % {"types": known}
             )
             return
-        await handler(self, message)
+        await handler(message)
+
+    def message_types(self) -> list[str]:
+        """The types of client message this consumer handles: its ``on_<type>`` methods."""
+        return sorted(
+            name[3:] for name in dir(self) if name.startswith("on_") and callable(getattr(self, name))
+        )
 
     async def on_subscribe(self, message: dict[str, Any]) -> None:
+        """Called with ``{"type": "subscribe", "root": ...}``: answers the tree, and follows it."""
         root = await self._visible_root(message)
         if root is None:
             return
+        key = str(root.uuid)
         if root.user_id == self.user.pk:
-            self.muted.discard(str(root.uuid))
-        elif not self.foreign:
-            await self.channel_layer.group_add(STAFF_GROUP, self.channel_name)
-        if root.user_id != self.user.pk:
-            self.foreign.add(str(root.uuid))
-        [tree] = await database_sync_to_async(serialize_trees)([root.uuid])
-        await self.send_json({"type": "tree", **tree})
+            self.muted.discard(key)
+        elif key not in self.foreign:
+            # Group first, lease second, tree last: a change committed after the tree was read is sent to
+            # the group, one committed before is in the tree.
+            await self.channel_layer.group_add(tree_group(key), self.channel_name)
+            self.foreign.add(key)
+            await database_sync_to_async(follow)([key], self.lease())
+        trees = await database_sync_to_async(serialize_trees)([root.uuid])
+        if not trees:  # deleted meanwhile
+            await self.send_not_found(key)
+            return
+        for part in tree_messages(trees[0]):
+            await self.send_json(part)
 
     async def on_unsubscribe(self, message: dict[str, Any]) -> None:
+        """Called with ``{"type": "unsubscribe", "root": ...}``: stops sending the tree."""
         root = await self._visible_root(message)
         if root is None:
             return
         key = str(root.uuid)
         if root.user_id == self.user.pk:
             self.muted.add(key)
-        else:
-            self.foreign.discard(key)
-            if not self.foreign:
-                await self.channel_layer.group_discard(STAFF_GROUP, self.channel_name)
-        await self.send_json({"type": "unsubscribed", "root": key})
+        elif key in self.foreign:
+            await self._leave(key)
+        await self.send_json({"type": "unsubscribed", "root": key, "reason": REASON_REQUESTED})
 
     async def on_resync(self, message: dict[str, Any]) -> None:
+        """Called with ``{"type": "resync"}``: answers a snapshot."""
         await self.send_snapshot()
 
     async def on_ping(self, message: dict[str, Any]) -> None:
+        """Called with ``{"type": "ping"}``: answers ``pong``."""
         await self.send_json({"type": "pong", "time": time.time()})
 
-    HANDLERS: ClassVar[dict[str, Callable[[Any, dict[str, Any]], Awaitable[None]]]] = {
-        "subscribe": on_subscribe,
-        "unsubscribe": on_unsubscribe,
-        "resync": on_resync,
-        "ping": on_ping,
-    }
-
     async def task_status(self, event: dict[str, Any]) -> None:
-        """Called with changes of the user's own trees (the user group)."""
-        await self._forward([r for r in event["records"] if r["root"] not in self.muted])
-
-    async def task_staff_status(self, event: dict[str, Any]) -> None:
-        """Called with changes of everyone's trees (the staff group), for the foreign trees subscribed to."""
-        await self._forward([r for r in event["records"] if r["root"] in self.foreign])
-
-    async def _forward(self, records: list[dict[str, Any]]) -> None:
-        if records:
-            await self.send_json({"type": "status", "records": records})
+        """Called with the changes of one tree: an own one (the user group) or a followed one (its group)."""
+        root = event["root"]
+        own = event["owner"] == str(self.user.pk)
+        if (root in self.muted) if own else (root not in self.foreign):
+            return
+        message = {
+            "type": "status",
+            "root": root,
+            "sequences": event["sequences"],
+            "records": event["records"],
+        }
+        if event.get("truncated"):
+            message["truncated"] = True
+        await self.send_json(message)
 
     async def send_snapshot(self) -> None:
-        trees = await database_sync_to_async(user_snapshot)(self.user)
-        trees = [tree for tree in trees if tree["root"] not in self.muted]
+        trees = await database_sync_to_async(self._snapshot_trees)()
+        for message in snapshot_messages(trees):
+            await self.send_json(message)
+
+    def _snapshot_trees(self) -> list[dict[str, Any]]:
+        trees = [tree for tree in user_snapshot(self.user) if tree["root"] not in self.muted]
         if self.foreign:
-            trees += await database_sync_to_async(serialize_trees)(map(uuid.UUID, self.foreign))
-        await self.send_json({"type": "snapshot", "trees": trees})
+            trees += serialize_trees(map(uuid.UUID, sorted(self.foreign)))
+        return trees
 
     async def send_error(self, code: str, message: str) -> None:
         await self.send_json({"type": "error", "code": code, "message": message})
 
+    async def send_not_found(self, root: Any) -> None:
+        await self.send_error(
+            "not_found", _("No task tree %(root)s was found.") % {"root": repr(str(root)[:64])}
+        )
+
     async def send_json(self, content: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(content, separators=(",", ":")))
 
-    async def _visible_root(self, message: dict[str, Any]) -> Any:
+    def lease(self) -> float:
+        """How long a followed tree's lease lasts: two keep-alive periods, refreshed every period."""
+        return 2 * float(conf.KEEPALIVE)
+
+    def period(self) -> float:
+        """How often the connection sends its digest, re-checks its user and refreshes its groups: at least
+        once per keep-alive period, and twice per channel-layer ``group_expiry``."""
+        expiry = float(getattr(self.channel_layer, "group_expiry", GROUP_EXPIRY))
+        return min(float(conf.KEEPALIVE), expiry / 2)
+
+    async def _keep(self) -> None:
+        try:
+            while True:
+                await asyncio.sleep(self.period())
+                if not await self.keep_alive():
+                    return
+        except LAYER_ERRORS as error:
+            layer_outage.failed(error)
+            await self.close(code=CLOSE_LAYER_FAILING)
+        except Exception:
+            # The connection can no longer promise its digest: closed, its client reconnects and resyncs.
+            logger.exception("The keep-alive of a task WebSocket failed")
+            await self.close(code=CLOSE_SERVER_ERROR)
+
+    async def keep_alive(self) -> bool:
+        """Called once per period: re-checks the user's access, refreshes the group memberships and the
+        followed trees' leases, and sends the digest. Returns whether the connection stays open."""
+        user, forbidden = await database_sync_to_async(self._check_access)(set(self.foreign))
+        if user is None:
+            await self.close(code=CLOSE_NOT_AUTHENTICATED)
+            return False
+        self.user = user
+        for key in forbidden:
+            await self._leave(key)
+            await self.send_json({"type": "unsubscribed", "root": key, "reason": REASON_FORBIDDEN})
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        for key in self.foreign:
+            await self.channel_layer.group_add(tree_group(key), self.channel_name)
+        trees = await database_sync_to_async(self._renew)(sorted(self.foreign), sorted(self.muted))
+        await self.send_json({"type": "digest", "trees": trees})
+        return True
+
+    def _check_access(self, foreign: set[str]) -> tuple[Any, list[str]]:
+        """The connection's user as the database knows them now (None once their session no longer
+        authenticates them), and the foreign trees they may no longer see."""
+        user = self._current_user()
+        if user is None or not user.is_authenticated or user.pk != self.user.pk:
+            return None, []
+        if not foreign:
+            return user, []
+        visible = visible_roots(user).filter(uuid__in=foreign).values_list("uuid", flat=True)
+        return user, sorted(foreign - {str(key) for key in visible})
+
+    def _current_user(self) -> Any:
+        session = self.scope.get("session")
+        key = getattr(session, "session_key", None)
+        if session is None or key is None:
+            # Authenticated otherwise than by a session: the user as stored now.
+            model = type(self.user)
+            return model._default_manager.filter(pk=self.user.pk, is_active=True).first()
+        # A fresh read of the session: logging out elsewhere flushes it, a password change voids its hash.
+        store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)
+        return auth.get_user(SimpleNamespace(session=store))  # type: ignore[arg-type]
+
+    def _renew(self, foreign: list[str], muted: list[str]) -> dict[str, int]:
+        follow(foreign, self.lease())
+        return followed_sequences(self.user, foreign, muted)
+
+    async def _leave(self, key: str) -> None:
+        self.foreign.discard(key)
+        await self.channel_layer.group_discard(tree_group(key), self.channel_name)
+
+    async def _visible_root(self, message: dict[str, Any]) -> UserTaskStatus | None:
         """The tree a message names, if this user may see it; otherwise an error, the same whether the tree
         is missing or someone else's."""
         root = message.get("root")
@@ -174,9 +297,7 @@ class TaskStatusConsumer(AsyncWebsocketConsumer):
             return None
         found = await database_sync_to_async(find_tree)(self.user, root)
         if found is None:
-            await self.send_error(
-            "not_found", _("No task tree %(root)s was found.") % {"root": repr(str(root)[:64])}
-        )
+            await self.send_not_found(root)
         return found
 
     def _within_rate(self) -> bool:
