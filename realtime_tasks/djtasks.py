@@ -26,7 +26,7 @@ from .models import UserTaskStatus
 
 @dataclass
 class _Enqueuing:
-    task: Task
+    task: Task[Any, Any]
     user_id: Any
     name: str
     record: UserTaskStatus | None = None
@@ -68,26 +68,26 @@ class TrackingBackend(BaseTaskBackend):
         return backend
 
     # What the wrapped backend supports, this one does.
-    @property  # type: ignore[override]
-    def supports_defer(self) -> bool:
+    @property
+    def supports_defer(self) -> bool:  # type: ignore[override]
         return self.wrapped.supports_defer
 
-    @property  # type: ignore[override]
-    def supports_async_task(self) -> bool:
+    @property
+    def supports_async_task(self) -> bool:  # type: ignore[override]
         return self.wrapped.supports_async_task
 
-    @property  # type: ignore[override]
-    def supports_get_result(self) -> bool:
+    @property
+    def supports_get_result(self) -> bool:  # type: ignore[override]
         return self.wrapped.supports_get_result
 
-    @property  # type: ignore[override]
-    def supports_priority(self) -> bool:
+    @property
+    def supports_priority(self) -> bool:  # type: ignore[override]
         return self.wrapped.supports_priority
 
-    def validate_task(self, task: Task) -> None:
+    def validate_task(self, task: Task[Any, Any]) -> None:
         self.wrapped.validate_task(task)
 
-    def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
+    def enqueue(self, task: Task[Any, Any], args: Any, kwargs: Any) -> TaskResult[Any, Any]:
         arguments = _arguments(task, args, kwargs)
         if "user_id" not in arguments:
             raise ValueError(
@@ -101,13 +101,13 @@ class TrackingBackend(BaseTaskBackend):
             transaction.atomic(using=router.db_for_write(UserTaskStatus)),
             _enqueue(task, user_id, name) as now,
         ):
-            result = self.wrapped.enqueue(task, args, kwargs)
+            result: TaskResult[Any, Any] = self.wrapped.enqueue(task, args, kwargs)
             if now.record is None:
                 # The backend sent no task_enqueued signal: record the task now.
                 _create(now, result)
         return result
 
-    def get_result(self, result_id: str) -> TaskResult:
+    def get_result(self, result_id: str) -> TaskResult[Any, Any]:
         return self.wrapped.get_result(result_id)
 
     def check(self, **kwargs: Any) -> list[Any]:
@@ -115,7 +115,7 @@ class TrackingBackend(BaseTaskBackend):
         return []
 
 
-def status(context: TaskContext, total_steps: int | None = None) -> UserTaskStatus:
+def status(context: TaskContext[Any, Any], total_steps: int | None = None) -> UserTaskStatus:
     """The status record of the running task whose context is ``context`` (``@task(takes_context=True)``).
 
     With ``total_steps``, the record's total becomes that many steps. Its ``increment_completed_steps()``
@@ -138,7 +138,7 @@ def status(context: TaskContext, total_steps: int | None = None) -> UserTaskStat
     return record
 
 
-def _arguments(task: Task, args: Any, kwargs: Any) -> dict[str, Any]:
+def _arguments(task: Task[Any, Any], args: Any, kwargs: Any) -> dict[str, Any]:
     """The task's arguments by name, whether given by position or by keyword."""
     signature = inspect.signature(task.func)
     try:
@@ -162,7 +162,7 @@ def _owner(user_id: Any) -> Any:
 
 
 @contextmanager
-def _enqueue(task: Task, user_id: Any, name: str) -> Iterator[_Enqueuing]:
+def _enqueue(task: Task[Any, Any], user_id: Any, name: str) -> Iterator[_Enqueuing]:
     now = _Enqueuing(task=task, user_id=user_id, name=name)
     token = _enqueuing.set(now)
     try:
@@ -171,7 +171,7 @@ def _enqueue(task: Task, user_id: Any, name: str) -> Iterator[_Enqueuing]:
         _enqueuing.reset(token)
 
 
-def _create(now: _Enqueuing, result: TaskResult) -> None:
+def _create(now: _Enqueuing, result: TaskResult[Any, Any]) -> None:
     # A record made by hand: it is its own root, and its creation is announced once the enqueue commits.
     now.record = UserTaskStatus.objects.create(
         user_id=now.user_id,
@@ -182,7 +182,7 @@ def _create(now: _Enqueuing, result: TaskResult) -> None:
     )
 
 
-def enqueued(sender: Any, task_result: TaskResult, **kwargs: Any) -> None:
+def enqueued(sender: Any, task_result: TaskResult[Any, Any], **kwargs: Any) -> None:
     """Called by the wrapped backend when it has stored the task: its record is created in the same
     transaction, before the task can start."""
     now = _enqueuing.get()

@@ -55,4 +55,4 @@ def _error_message(task_result: Any) -> str:
         return "The task failed."
     error = task_result.errors[-1]
     lines = [line for line in error.traceback.splitlines() if line.strip()]
-    return lines[-1].strip() if lines else error.exception_class_path
+    return str(lines[-1].strip() if lines else error.exception_class_path)
