@@ -1,19 +1,22 @@
-"""Broadcasting: group names, and a channel layer that goes away and comes back (a private Redis)."""
+"""Broadcasting: group names, who a change is sent to, the switch to the server's loop, and a channel layer
+that goes away and comes back (a private Redis)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
+import uuid
 from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
-from celery import group
+from celery import chain, group
 from channels.layers import get_channel_layer
 from django.contrib.auth.models import User
 
-from realtime_tasks.broadcast import user_group
+from realtime_tasks.broadcast import Broadcaster, follow, tree_group, user_group
 from realtime_tasks.canvas import record_canvas
 from realtime_tasks.models import UserTaskStatus
 from tests.conftest import PrivateRedis
@@ -79,3 +82,77 @@ def test_redis_outage_fails_no_change_is_logged_once_and_recovers(
     while not any("work again" in r.getMessage() for r in caplog.records):
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+def test_tree_group_names_are_valid_channel_layer_names() -> None:
+    root = uuid.UUID("3f0c1a52-3f63-4f38-9a4a-2c0d6c4f4b10")
+    assert tree_group(root) == tree_group(str(root)) == "realtime_tasks.tree.3f0c1a523f634f389a4a2c0d6c4f4b10"
+
+
+def receive_within(channel: str, seconds: float) -> dict[str, Any]:
+    layer = get_channel_layer()
+    assert layer is not None
+
+    async def receive() -> dict[str, Any]:
+        return await asyncio.wait_for(layer.receive(channel), seconds)  # type: ignore[no-any-return]
+
+    return async_to_sync(receive)()
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_change_goes_to_the_tree_group_only_while_a_follower_holds_its_lease(settings: Any) -> None:
+    settings.REALTIME_TASKS_BROADCAST_WINDOW = 0.0
+    user = User.objects.create_user("ada")
+    record_canvas(chain(step.si(user_id=user.pk), step.si(user_id=user.pk)))
+    root = UserTaskStatus.objects.get(parent=None)
+    leaf = UserTaskStatus.objects.get(parent=root, position=0)
+    layer = get_channel_layer()
+    assert layer is not None
+    owner, follower = async_to_sync(layer.new_channel)(), async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(user_group(user.pk), owner)
+    async_to_sync(layer.group_add)(tree_group(root.uuid), follower)
+
+    leaf.start()  # nobody holds a lease: sent to the owner's group only
+    started = receive_within(owner, 10)
+    follow([str(root.uuid)], 30)
+    leaf.succeed()  # a lease is held: sent to both
+    succeeded = receive_within(owner, 10)
+    # A channel receives in order: had the start gone to the tree's group, it would come first.
+    assert receive_within(follower, 10) == succeeded
+    assert succeeded["sequences"][0] > started["sequences"][-1]
+    assert {r["uuid"]: r["state"] for r in succeeded["records"]}[str(leaf.uuid)] == "Succeeded"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_adopt_moves_what_waits_to_the_servers_loop_and_leaves_nothing_on_the_old_one(settings: Any) -> None:
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.REALTIME_TASKS_BROADCAST_WINDOW = 60
+    user = User.objects.create_user("ada")
+    record_canvas(group(step.si(user_id=user.pk) for _ in range(2)))
+    root = UserTaskStatus.objects.get(parent=None)
+    leaves = list(UserTaskStatus.objects.filter(parent=root).order_by("position"))
+    broadcaster = Broadcaster()
+    # The first change of the tree goes out at once, on the broadcaster's own loop; the second waits for
+    # its window (a minute) there.
+    broadcaster.changes_committed(statuses=[leaves[0], root], root=root, sequence=2)
+    old = broadcaster._queue
+    assert old is not None
+    deadline = time.monotonic() + 10
+    while root.uuid not in old.sent:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    broadcaster.changes_committed(statuses=[leaves[1], root], root=root, sequence=3)
+
+    async def serve() -> dict[str, Any]:
+        layer = get_channel_layer()
+        assert layer is not None
+        channel = await layer.new_channel()
+        await layer.group_add(user_group(user.pk), channel)
+        broadcaster.adopt(asyncio.get_running_loop())
+        return await asyncio.wait_for(layer.receive(channel), 10)  # type: ignore[no-any-return]
+
+    message = asyncio.run(serve())
+    assert message["sequences"] == [3]
+    assert [record["uuid"] for record in message["records"]] == [str(leaves[1].uuid), str(root.uuid)]
+    assert (old.waiting, old.timers) == ({}, {})
