@@ -120,14 +120,12 @@ function unwatchPage(el) {
  */
 export function pageTheme(el) {
   let scheme = "";
-  /** @type {Element | null} */
-  let node = el;
-  while (node && !scheme) {
+  /** @param {Element} node @returns {Element | null} */
+  const up = (node) => node.parentElement ?? (/** @type {ShadowRoot} */ (node.getRootNode()).host || null);
+  // From the parent: the element's own color-scheme is the one its style sheet gives it.
+  for (let node = up(el); node && !scheme; node = up(node)) {
     const value = getComputedStyle(node).getPropertyValue("color-scheme").trim();
     if (value && value !== "normal") scheme = value;
-    /** @type {Element | null} */
-    const parent = node.parentElement;
-    node = parent ?? (/** @type {ShadowRoot} */ (node.getRootNode()).host || null);
   }
   if (!scheme) scheme = document.querySelector('meta[name="color-scheme"]')?.getAttribute("content") ?? "";
   const words = scheme.toLowerCase().split(/\s+/);

@@ -11,6 +11,7 @@ published. Nested calls, and the calls by which workers publish later steps, fin
 from __future__ import annotations
 
 import functools
+import uuid as uuid_module
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from typing import Any
@@ -22,8 +23,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from .changes import announce_created
 from .exceptions import CanvasError
-from .models import UserTaskStatus, announce_created
+from .models import UserTaskStatus
 
 _publishing: ContextVar[bool] = ContextVar("realtime_tasks_publishing", default=False)
 
@@ -67,7 +69,7 @@ def record_canvas(canvas: Signature, *, body: Signature | None = None, task_id: 
     user_id = _owner(tree.user_ids)
     records = tree.flatten(top, user_id)
     with transaction.atomic():
-        UserTaskStatus.objects.bulk_create(records, batch_size=1000)
+        _insert(records)
         announce_created(records)
 
 
@@ -93,6 +95,21 @@ def record_leaf(
     if stored.uuid == record.uuid:
         announce_created([stored])
     return stored
+
+
+def _insert(records: list[UserTaskStatus]) -> None:
+    """Insert a tree's records, one query per level (and per 1,000 records): each level learns its parents'
+    primary keys from the level above."""
+    by_uuid = {record.uuid: record for record in records}
+    levels: dict[int, list[UserTaskStatus]] = {}
+    for record in records:
+        levels.setdefault(record.path.count("/"), []).append(record)
+    for depth in sorted(levels):
+        level = levels[depth]
+        for record in level:
+            if record.path:
+                record.parent_id = by_uuid[uuid_module.UUID(hex=record.path.split("/")[-2])].pk
+        UserTaskStatus.objects.bulk_create(level, batch_size=1000)
 
 
 def _owner(user_ids: list[Any]) -> Any:
@@ -201,7 +218,6 @@ class _Tree:
         )
         completing = {id(child) for child in required}
         for position, child in enumerate(children):
-            child.parent_id = record.uuid
             child.position = position
             child.completes_parent = id(child) in completing
         self.children[id(record)] = children

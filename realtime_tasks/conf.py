@@ -26,8 +26,20 @@ class Settings:
         return getattr(settings, "REALTIME_TASKS_BROADCAST_WINDOW", 0.05)
 
     @property
-    def PROGRESS_WINDOW(self) -> Any:
-        return getattr(settings, "REALTIME_TASKS_PROGRESS_WINDOW", 0.05)
+    def WRITE_WINDOW(self) -> Any:
+        return getattr(settings, "REALTIME_TASKS_WRITE_WINDOW", 0.05)
+
+    @property
+    def RECONCILE_GRACE(self) -> Any:
+        return getattr(settings, "REALTIME_TASKS_RECONCILE_GRACE", 10.0)
+
+    @property
+    def RECONCILE_INTERVAL(self) -> Any:
+        return getattr(settings, "REALTIME_TASKS_RECONCILE_INTERVAL", 60.0)
+
+    @property
+    def RECONCILE_LOST_AFTER(self) -> Any:
+        return getattr(settings, "REALTIME_TASKS_RECONCILE_LOST_AFTER", timedelta(days=1))
 
     @property
     def SNAPSHOT_RECENT(self) -> Any:

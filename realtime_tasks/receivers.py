@@ -1,17 +1,40 @@
-"""Celery signal receivers that move the records of running tasks, in worker processes."""
+"""Celery signal receivers that move the records of running tasks, in worker processes.
+
+In the process running a task, its events go to the process's writer (batching.py) by task id: the task's
+record is not even read unless its code asks for ``self.status``. Elsewhere (the worker's main process,
+reporting a task lost with its process or revoked before it ran; eager runs) they are written at once.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import threading
 from typing import Any
 
 from celery import Task
 from celery.canvas import _chain, _chord, group, maybe_signature  # type: ignore[attr-defined]
-from celery.signals import task_failure, task_prerun, task_retry, task_revoked, task_success
+from celery.signals import (
+    task_failure,
+    task_prerun,
+    task_retry,
+    task_revoked,
+    task_success,
+    worker_process_shutdown,
+    worker_ready,
+    worker_shutdown,
+)
+from django.db import connections
+from django.utils.timezone import now
 
+from .batching import writer
+from .changes import Event, Kind
+from .conf import conf
 from .exceptions import TaskCanceledException
 from .models import UserTaskStatus
 from .tasks import UserTaskMixin
+
+logger = logging.getLogger(__name__)
 
 
 def connect() -> None:
@@ -20,18 +43,22 @@ def connect() -> None:
     task_failure.connect(failed, weak=False, dispatch_uid="realtime_tasks.failed")
     task_retry.connect(retrying, weak=False, dispatch_uid="realtime_tasks.retrying")
     task_revoked.connect(revoked, weak=False, dispatch_uid="realtime_tasks.revoked")
+    # A process that stops writes what it holds first.
+    worker_process_shutdown.connect(flush, weak=False, dispatch_uid="realtime_tasks.flush_process")
+    worker_shutdown.connect(flush, weak=False, dispatch_uid="realtime_tasks.flush_worker")
+    worker_ready.connect(reconcile_at_start, weak=False, dispatch_uid="realtime_tasks.reconcile")
 
 
 def started(sender: Task[Any, Any] | None = None, task: Task[Any, Any] | None = None, **kwargs: Any) -> None:
     if isinstance(task, UserTaskMixin):
         # Canceled before it started: the revoke stops it, or its first progress call does.
         with contextlib.suppress(TaskCanceledException):
-            task.status.start()
+            _record_event(task, task.request.id, Kind.START, now())
 
 
 def succeeded(sender: Task[Any, Any] | None = None, **kwargs: Any) -> None:
     if isinstance(sender, UserTaskMixin):
-        sender.status.succeed()
+        _record_event(sender, sender.request.id, Kind.SUCCEED)
 
 
 def failed(
@@ -42,38 +69,60 @@ def failed(
         return
     message = str(exception) or type(exception).__name__
     if isinstance(sender, UserTaskMixin):
-        _fail(sender, task_id, message)
+        _record_event(sender, task_id, Kind.FAIL, message)
     else:
         _fail_untracked(sender, f"{sender.name} failed: {message}")
 
 
 def retrying(sender: Task[Any, Any] | None = None, request: Any = None, **kwargs: Any) -> None:
     if isinstance(sender, UserTaskMixin):
-        status = _record(sender, request.id)
-        if status is not None:
-            status.retry()
+        _record_event(sender, request.id, Kind.RETRY)
 
 
 def revoked(
     sender: Task[Any, Any] | None = None, request: Any = None, expired: bool = False, **kwargs: Any
 ) -> None:
     if isinstance(sender, UserTaskMixin):
-        _fail(sender, request.id, "The task expired before it ran" if expired else "The task was revoked")
+        message = "The task expired before it ran" if expired else "The task was revoked"
+        _record_event(sender, request.id, Kind.FAIL, message)
 
 
-def _record(task: UserTaskMixin, task_id: str | None) -> UserTaskStatus | None:
-    """The record of ``task_id``: in the process running it, the task's own ``status``, with the progress
-    steps it holds back; elsewhere (the worker's main process, reporting a lost or revoked task), the
-    database's."""
-    if task_id is not None and task.request.id == task_id:
-        return task.status
-    return UserTaskStatus.objects.filter(task_id=task_id).first()
+def flush(**kwargs: Any) -> None:
+    writer.flush()
 
 
-def _fail(task: UserTaskMixin, task_id: str | None, message: str) -> None:
-    status = _record(task, task_id)
-    if status is not None:
-        status.fail(message)
+def reconcile_at_start(sender: Any = None, **kwargs: Any) -> None:
+    """A worker that starts finishes what a dead one left unwritten (in a thread: the worker goes on)."""
+    from .reconcile import reconcile
+
+    threading.Thread(target=_quietly(reconcile), name="realtime-tasks-reconcile", daemon=True).start()
+
+
+def _quietly(function: Any) -> Any:
+    def run() -> None:
+        try:
+            function()
+        except Exception:
+            logger.exception("Reconciling task records failed")
+        finally:
+            connections.close_all()
+
+    return run
+
+
+def _record_event(task: UserTaskMixin, task_id: str | None, kind: Kind, value: Any = None) -> None:
+    request = task.request
+    if task_id is None or request.id != task_id or request.is_eager or conf.WRITE_WINDOW <= 0:
+        # Not the process running the task, or no batching: at once, on the record in the database.
+        status = task.status if task_id is not None and request.id == task_id else None
+        if status is None:
+            status = UserTaskStatus.objects.filter(task_id=task_id).first()
+        if status is not None:
+            status._change(kind, value, at_once=True)
+        return
+    cached = getattr(request, "realtime_tasks_status", None)
+    create = task.record_lazily if kind is Kind.START else None
+    writer.submit(Event(kind, value, task_id=task_id, record=cached, create=create))
 
 
 def _fail_untracked(task: Task[Any, Any], message: str) -> None:
@@ -100,9 +149,9 @@ def _fail_untracked(task: Task[Any, Any], message: str) -> None:
     shared = [column[0] for column in zip(*lineages, strict=False) if len(set(column)) == 1]
     if len(shared) > 1:
         UserTaskStatus.objects.get(uuid=shared[-2]).fail(message)
-    uuids = {record.uuid for record in held_up}
+    pks = {record.pk for record in held_up}
     for record in held_up:
-        if record.parent_id not in uuids:  # canceling a record cancels what is below it
+        if record.parent_id not in pks:  # canceling a record cancels what is below it
             record.cancel()
 
 

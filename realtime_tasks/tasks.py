@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -8,9 +9,9 @@ from celery import Task, shared_task
 from django.db.models import Q
 from django.utils.timezone import now
 
+from .batching import writer
 from .conf import conf
-from .models import UserTaskStatus, delete_trees
-from .progress import hold_progress
+from .models import UserTaskStatus
 
 _signatures: dict[type[Any], inspect.Signature] = {}
 
@@ -56,38 +57,84 @@ class UserTaskMixin:
         bound.apply_defaults()
         return dict(bound.arguments)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        owner = next(klass for klass in cls.__mro__ if "apply_async" in vars(klass))
+        if not issubclass(owner, UserTaskMixin):
+            # Task listed before the mixin (the way django-user-tasks declares its own UserTask): Task's
+            # apply_async would publish past the record, so the mixin's goes in front of it.
+            publish = vars(owner)["apply_async"]
+
+            @functools.wraps(publish)
+            def apply_async(
+                self: Any, args: Any = None, kwargs: Any = None, task_id: str | None = None, **options: Any
+            ) -> Any:
+                publishing = functools.partial(publish, self)
+                return _record_then_publish(self, publishing, args, kwargs, task_id, options)
+
+            cls.apply_async = apply_async  # type: ignore[method-assign]
+
     @property
     def status(self) -> UserTaskStatus:
-        """The status record of the task's current run."""
+        """The status record of the task's current run.
+
+        In a worker, the record's changes are written with the other events of the worker process, once per
+        ``REALTIME_TASKS_WRITE_WINDOW`` (batching.py); run eagerly, inside the caller's transaction, at once.
+        """
         task_id = self.request.id
         cached: UserTaskStatus | None = getattr(self.request, "realtime_tasks_status", None)
         if cached is not None and cached.task_id == task_id:
             return cached
-        try:
-            status = UserTaskStatus.objects.get(task_id=task_id)
-        except UserTaskStatus.DoesNotExist:
-            # Published without going through apply_async (send_task by name, or eager mode): record it now.
-            from .canvas import record_leaf
+        batched = not self.request.is_eager and conf.WRITE_WINDOW > 0
 
-            status = record_leaf(
-                self, task_id, self.request.args or (), self.request.kwargs or {}, lazily=True
-            )
-        # Run eagerly, the task is inside its caller's transaction: no other thread may write for it.
-        hold_progress(status, 0 if self.request.is_eager else conf.PROGRESS_WINDOW)
+        def lookup() -> UserTaskStatus:
+            found = UserTaskStatus.objects.filter(task_id=task_id).first()
+            if found is not None:
+                return found
+            # Published without going through apply_async (send_task by name, or eager mode): record it now.
+            return self.record_lazily()
+
+        # In a worker, on the writer's thread: its connection outlives Celery's closing of the task thread's.
+        status = writer.call(lookup) if batched else lookup()
+        status._writer = writer if batched else None
         self.request.realtime_tasks_status = status
         return status
+
+    def record_lazily(self) -> UserTaskStatus:
+        """The record of the running task, created now if its publisher did not (``canvas.record_leaf``)."""
+        from .canvas import record_leaf
+
+        request = self.request
+        return record_leaf(self, request.id, request.args or (), request.kwargs or {}, lazily=True)
 
     def apply_async(
         self, args: Any = None, kwargs: Any = None, task_id: str | None = None, **options: Any
     ) -> Any:
-        from celery.utils import uuid
+        publish = super().apply_async  # type: ignore[misc]
+        return _record_then_publish(self, publish, args, kwargs, task_id, options)
 
-        from .canvas import publishing, record_leaf
 
-        if not publishing():
-            task_id = task_id or uuid()
-            record_leaf(self, task_id, args or (), kwargs or {})
-        return super().apply_async(args, kwargs, task_id=task_id, **options)  # type: ignore[misc]
+def _record_then_publish(
+    task: Any,
+    publish: Callable[..., Any],
+    args: Any,
+    kwargs: Any,
+    task_id: str | None,
+    options: dict[str, Any],
+) -> Any:
+    """Create the record of a task published on its own, then publish it.
+
+    Not for a task inside a canvas being published (its tree is recorded whole), nor for the next step of a
+    canvas that a worker publishes (Celery passes its ``parent_id``): that record exists already.
+    """
+    from celery.utils import uuid
+
+    from .canvas import publishing, record_leaf
+
+    if not publishing() and not (task_id and options.get("parent_id")):
+        task_id = task_id or uuid()
+        record_leaf(task, task_id, args or (), kwargs or {})
+    return publish(args, kwargs, task_id=task_id, **options)
 
 
 class UserTask(UserTaskMixin, Task):  # type: ignore[misc,type-arg]
@@ -108,4 +155,15 @@ def purge_old_user_tasks() -> int:
     roots = UserTaskStatus.objects.filter(
         Q(state__in=UserTaskStatus.TERMINAL_STATES) | Q(modified__lt=limit), parent=None, created__lt=limit
     )
-    return delete_trees(roots)
+    return roots.delete_trees()
+
+
+@shared_task
+def reconcile_user_tasks() -> str:
+    """Finish the records of tasks that ended without their end being written (see ``reconcile.py``).
+
+    Schedule it with Celery beat every ``REALTIME_TASKS_RECONCILE_INTERVAL`` seconds; returns what it did.
+    """
+    from .reconcile import reconcile
+
+    return str(reconcile())

@@ -46,7 +46,8 @@ def test_sqlite_without_immediate_transactions_is_warned(monkeypatch: pytest.Mon
     [
         ("BROADCAST_WINDOW", "50ms"),
         ("BROADCAST_WINDOW", -1),
-        ("PROGRESS_WINDOW", None),
+        ("WRITE_WINDOW", None),
+        ("RECONCILE_INTERVAL", 0),
         ("SNAPSHOT_RECENT", 2.5),
         ("MAX_MESSAGE_BYTES", 0),
         ("MAX_MESSAGES_PER_SECOND", True),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from io import StringIO
@@ -15,13 +14,15 @@ from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import connection, connections, transaction
+from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
 from django.utils.timezone import now
 
+from realtime_tasks.batching import Writer
 from realtime_tasks.canvas import record_canvas, record_leaf
+from realtime_tasks.changes import Event, Kind
 from realtime_tasks.exceptions import TaskCanceledException
 from realtime_tasks.models import UserTaskArtifact, UserTaskStatus
-from realtime_tasks.progress import IDLE_SECONDS, hold_progress
 from realtime_tasks.signals import changes_committed, status_changed, user_task_stopped
 from realtime_tasks.tasks import purge_old_user_tasks
 from tests.tasks import step
@@ -41,7 +42,7 @@ def build(canvas: Any) -> UserTaskStatus:
 
 
 def get(position: int, parent: UserTaskStatus) -> UserTaskStatus:
-    return UserTaskStatus.objects.get(parent=parent.uuid, position=position)
+    return UserTaskStatus.objects.get(parent=parent, position=position)
 
 
 def fresh(record: UserTaskStatus) -> UserTaskStatus:
@@ -88,7 +89,7 @@ def test_leaf_update_costs_the_same_queries_among_10_or_10000_siblings(operation
         UserTaskStatus.objects.all().delete()
         # A chain above the group puts a second level of ancestors on the path.
         root = build(chain(step.si(user_id=user.pk), group(step.si(user_id=user.pk) for _ in range(size))))
-        leaf = UserTaskStatus.objects.filter(parent=get(1, root).uuid).last()
+        leaf = UserTaskStatus.objects.filter(parent=get(1, root)).last()
         assert leaf is not None
         with CaptureQueriesContext(connection) as queries:
             OPERATIONS[operation](leaf)
@@ -117,36 +118,85 @@ def test_every_change_bumps_the_version_and_is_announced_after_commit(user: User
     assert (fresh(first).version, first.version, first.state) == (3, 3, "In Progress")
 
 
+@pytest.fixture
+def writer(settings: Any) -> Iterator[Writer]:
+    """A worker process's writer, whose window does not end during a test unless it is flushed."""
+    settings.REALTIME_TASKS_WRITE_WINDOW = 60
+    writer = Writer()
+    yield writer
+    writer.call(connections.close_all)  # its thread's connection: the test database can go
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_task_ending_within_its_first_window_is_written_once(user: User) -> None:
+def test_a_task_ending_within_its_window_is_written_once(user: User, writer: Writer) -> None:
     root = build(group(step.si(user_id=user.pk), step.si(user_id=user.pk)))
     leaf = get(0, root)
-    hold_progress(leaf, window=60)  # the window does not end during this test
+    leaf._writer = writer
     leaf.start()
     for _ in range(5):
         leaf.increment_completed_steps()
-    assert (fresh(leaf).state, fresh(leaf).version) == ("Pending", 1)  # all held back
     leaf.succeed()
+    assert (fresh(leaf).state, fresh(leaf).version) == ("Pending", 1)  # all held back
+    assert writer.flush()
     # Created, then started, stepped and succeeded in one change; the steps beyond its total of 1 count.
     done = fresh(leaf)
     assert (done.state, done.completed_steps, done.version) == ("Succeeded", 5, 2)
     assert done.created <= done.started <= done.finished
-    assert (fresh(root).state, fresh(root).completed_steps) == ("In Progress", 5)
+    assert (fresh(root).state, fresh(root).completed_steps, fresh(root).version) == ("In Progress", 5, 2)
+    assert (leaf.state, leaf.version) == ("Succeeded", 2)  # the task's own instance is brought up to date
 
 
 @pytest.mark.django_db(transaction=True)
-def test_steps_after_the_first_window_are_written_at_once_then_held_again(user: User) -> None:
+def test_one_batch_rolls_every_leaf_up_in_one_update_per_ancestor(
+    user: User, writer: Writer, received: Any
+) -> None:
+    root = build(chain(step.si(user_id=user.pk), group(step.si(user_id=user.pk) for _ in range(100))))
+    members = list(UserTaskStatus.objects.filter(parent=get(1, root)))
+    received["stopped"].clear()
+    for member in members:  # by task id, as a worker's receivers name them
+        writer.submit(Event(Kind.START, task_id=member.task_id), Event(Kind.SUCCEED, task_id=member.task_id))
+    assert writer.flush()
+    group_record, root = get(1, root), fresh(root)
+    # The group and the chain above it changed once each, however many leaves the batch held.
+    assert (group_record.state, group_record.completed_steps, group_record.version) == ("Succeeded", 100, 2)
+    # A chain succeeds with its final step (the group), however its first step fares.
+    assert (root.state, root.completed_steps, root.sequence, root.version) == ("Succeeded", 100, 2, 2)
+    assert sorted(str(r.uuid) for r in received["stopped"]) == sorted(
+        str(r.uuid) for r in [*members, group_record, root]
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_canceled_task_learns_it_from_the_next_batch(user: User, writer: Writer) -> None:
     leaf = get(0, build(group(step.si(user_id=user.pk), step.si(user_id=user.pk))))
-    hold_progress(leaf, window=0.2)
+    leaf._writer = writer
     leaf.start()
-    time.sleep(0.8)  # the window ends: its flush writes the start
-    assert (fresh(leaf).state, fresh(leaf).version) == ("In Progress", 2)
-    leaf.increment_completed_steps()  # a quiet window before it: written at once
-    leaf.increment_completed_steps()  # held back, written when the new window ends
-    assert (fresh(leaf).completed_steps, fresh(leaf).version) == (1, 3)
-    time.sleep(0.8)
-    assert (fresh(leaf).completed_steps, fresh(leaf).version) == (2, 4)
-    time.sleep(IDLE_SECONDS + 0.5)  # the flusher's thread closes its connection, and the database can go
+    assert writer.flush()
+    fresh(leaf).cancel()
+    leaf.increment_completed_steps()  # not yet known: held with the batch
+    assert writer.flush()
+    with pytest.raises(TaskCanceledException):
+        leaf.increment_completed_steps()
+    assert (fresh(leaf).state, fresh(leaf).completed_steps) == ("Canceled", 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_write_leaves_no_transaction_open(user: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    leaf = get(0, build(group(step.si(user_id=user.pk), step.si(user_id=user.pk))))
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise ValueError("no room for artifacts")
+
+    monkeypatch.setattr(QuerySet, "bulk_create", refuse)  # the "Error" artifact's insert fails
+    with pytest.raises(ValueError, match="no room"):
+        leaf.fail("boom")
+    assert not connection.in_atomic_block
+    monkeypatch.undo()
+    leaf.succeed()  # a later change in the same thread is committed
+    assert fresh(leaf).state == "Succeeded"
+    with connections["default"].cursor() as cursor:  # seen from outside this connection too
+        cursor.execute("SELECT 1")
+    assert UserTaskStatus.objects.filter(pk=leaf.pk, state="Succeeded").exists()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -906,7 +906,8 @@ button { font: inherit; }
 /* A row: its height does not change when the Cancel button goes. */
 .node { margin-block: var(--_gap); }
 .row { display: flex; flex-wrap: wrap; align-items: center; gap: 0.25rem var(--_gap); min-block-size: 2rem; }
-.name { font-weight: 600; overflow-wrap: anywhere; flex: 0 1 auto; }
+/* The name stays on the first line, beside the toggle and the icon; the rest wraps after it when narrow. */
+.name { font-weight: 600; overflow-wrap: anywhere; flex: 0 1 auto; max-inline-size: calc(100% - 4rem); }
 .name.unnamed { font-weight: 500; color: var(--_muted); }
 .state, .counts, .rate, .duration { font-size: 0.875em; color: var(--_muted); }
 .counts, .rate, .duration { font-variant-numeric: tabular-nums; }
@@ -989,9 +990,8 @@ ol.chain > li::before {
   display: grid; place-items: center; inline-size: 1.375rem; block-size: 1.375rem; border-radius: 50%;
   font-size: 0.75rem; font-variant-numeric: tabular-nums; background: var(--_track); color: var(--_text);
 }
-ol.chain > li[state="succeeded"]::before { background: var(--_succeeded); color: var(--_on-state); }
-ol.chain > li[state="failed"]::before { background: var(--_failed); color: var(--_on-state); }
-ol.chain > li[state="running"]::before, ol.chain > li[state="retrying"]::before { background: var(--_bar); color: var(--_on-state); }
+/* The step being run stands out; the state itself is the icon's. */
+ol.chain > li:is([state="running"], [state="retrying"])::before { box-shadow: 0 0 0 2px var(--_bar); }
 ol.chain > li::after {
   content: ""; position: absolute; inset-inline-start: calc(0.6875rem - 1px); inset-block: 0; inline-size: 2px;
   background: var(--_track);
@@ -1134,13 +1134,11 @@ function unwatchPage(el) {
 }
 function pageTheme(el) {
   let scheme = "";
-  let node = el;
-  while (node && !scheme) {
+  const up = (node) => node.parentElement ?? /** @type {ShadowRoot} */
+  (node.getRootNode().host || null);
+  for (let node = up(el); node && !scheme; node = up(node)) {
     const value = getComputedStyle(node).getPropertyValue("color-scheme").trim();
     if (value && value !== "normal") scheme = value;
-    const parent = node.parentElement;
-    node = parent ?? /** @type {ShadowRoot} */
-    (node.getRootNode().host || null);
   }
   if (!scheme) scheme = document.querySelector('meta[name="color-scheme"]')?.getAttribute("content") ?? "";
   const words = scheme.toLowerCase().split(/\s+/);

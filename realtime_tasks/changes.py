@@ -1,0 +1,442 @@
+"""The unit of work: events applied to status records in one transaction, with their roll-up.
+
+Every change of a record goes through ``apply()``. The model's methods call it at once (in a web process, a
+management command, a test); in a Celery worker, the process's writer (``batching.py``) calls it once per
+window with every event its tasks produced. One call:
+
+1. finds the records the events name (by uuid, or by Celery task id) and their ancestors' uuids from their
+   paths (a path never changes, so it is read without a lock);
+2. locks those records, their ancestors and, for a cancel, their subtrees, in ONE query ordered by primary
+   key: every transaction takes its locks in the same order, so none waits for another that waits for it;
+3. applies the events in order to the locked rows, by the rules of docs/status-trees.md (sums, a terminal
+   state entered once and never left, nothing moved backwards);
+4. saves each distinct change in one UPDATE (steps are relative increments, and records given the same change
+   share the query: a batch's roll-up is one UPDATE per ancestor, not one per leaf), and advances the
+   sequence of every tree it changed;
+5. once the transaction commits, copies the new values into the caller's instances and sends the signals:
+   ``status_changed`` per record, ``changes_committed`` per tree, ``user_task_stopped`` per record that
+   ended. The live layer is a receiver of ``changes_committed`` (``broadcast.Broadcaster.changes_committed``,
+   connected in ``apps.py``), so a tree's change and its roll-up reach a browser in one message.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import uuid as uuid_module
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from django.apps import apps
+from django.db import InterfaceError, OperationalError, connections, router, transaction
+from django.db.models import F, Q
+from django.dispatch import Signal
+from django.utils.timezone import now
+
+from . import states
+from .signals import changes_committed, status_changed, user_task_stopped
+
+if TYPE_CHECKING:
+    from .models import UserTaskStatus
+
+logger = logging.getLogger(__name__)
+
+
+class Kind(enum.Enum):
+    START = "start"
+    STEPS = "steps"
+    TOTAL = "total"
+    STATE = "state"
+    NAME = "name"
+    SUCCEED = "succeed"
+    FAIL = "fail"
+    RETRY = "retry"
+    CANCEL = "cancel"
+
+
+@dataclass
+class Event:
+    """One thing that happened to a record: ``kind``, with its ``value`` (steps, a state, a name, a message,
+    the time a task started).
+
+    The record is named by ``uuid`` or by Celery ``task_id``. ``record`` is the caller's instance, brought up
+    to date once the change commits. ``create`` makes the record when none has the task id (a task published
+    past ``apply_async``): it is called before anything is locked.
+    """
+
+    kind: Kind
+    value: Any = None
+    uuid: uuid_module.UUID | None = None
+    task_id: str | None = None
+    record: UserTaskStatus | None = None
+    create: Callable[[], Any] | None = None
+    # A cancel that ends tasks which never ran revokes them (not done for the unreachable rest of a canvas).
+    revoke: bool = True
+
+    @classmethod
+    def of(cls, record: UserTaskStatus, kind: Kind, value: Any = None, **options: Any) -> Event:
+        return cls(kind, value, uuid=record.uuid, record=record, **options)
+
+
+@dataclass
+class Outcome:
+    """What a committed ``apply()`` did."""
+
+    # Records whose task was canceled, named by an event that reports progress: the task must stop.
+    canceled: set[uuid_module.UUID] = field(default_factory=set)
+    # Events whose record does not exist (a tree deleted meanwhile).
+    missing: list[Event] = field(default_factory=list)
+
+
+class AmbiguousCommit(Exception):
+    """The connection failed while committing: the change may or may not have been written."""
+
+
+def apply(events: Sequence[Event], *, reconnect: bool = True) -> Outcome:
+    """Apply ``events`` in one transaction (or inside the caller's); see the module's docstring.
+
+    With ``reconnect``, a connection that fails before anything is committed (a restarted database, a
+    proxy's timeout) is replaced once and the whole change tried again: nothing can count twice.
+    """
+    model = apps.get_model("realtime_tasks", "UserTaskStatus")
+    using = router.db_for_write(model)
+    retry = reconnect and not connections[using].in_atomic_block
+    while True:
+        work = _Work(model, events, using)
+        try:
+            with transaction.atomic(using=using):
+                work.run()
+                work.body_done = True
+        except (InterfaceError, OperationalError) as error:
+            if work.body_done:
+                raise AmbiguousCommit(str(error)) from error
+            if not retry:
+                raise
+            retry = False
+            connections[using].close()
+            continue
+        follow_up = work.unreachable()
+        if follow_up:
+            apply(follow_up, reconnect=reconnect)
+        return work.outcome
+
+
+class _Work:
+    def __init__(self, model: type[UserTaskStatus], events: Sequence[Event], using: str) -> None:
+        self.model = model
+        self.events = events
+        self.using = using
+        self.now = now()
+        self.outcome = Outcome()
+        self.body_done = False
+        self.rows: dict[uuid_module.UUID, UserTaskStatus] = {}
+        self.by_task_id: dict[str, UserTaskStatus] = {}
+        self.by_pk: dict[int, UserTaskStatus] = {}
+        self.changed: dict[uuid_module.UUID, set[str]] = {}
+        # Steps added per record and field, saved as F(field) + n.
+        self.added: dict[uuid_module.UUID, dict[str, int]] = {}
+        self.ended: list[UserTaskStatus] = []
+        self.artifacts: list[Any] = []
+        self.to_revoke: list[str] = []
+        self.mine: dict[uuid_module.UUID, list[UserTaskStatus]] = {}
+
+    @property
+    def objects(self) -> Any:
+        return self.model._default_manager.using(self.using)
+
+    # Finding and locking.
+
+    def run(self) -> None:
+        self.lock()
+        for event in self.events:
+            record = self.target(event)
+            if record is None:
+                self.outcome.missing.append(event)
+                continue
+            getattr(self, f"_{event.kind.value}")(record, event)
+        self.save()
+
+    def lock(self) -> None:
+        # uuid -> (path, root uuid) of every record the events name.
+        known: dict[uuid_module.UUID, tuple[str, uuid_module.UUID]] = {
+            event.uuid: (event.record.path, event.record.root_id)
+            for event in self.events
+            if event.uuid is not None and event.record is not None and event.record.pk is not None
+        }
+        uuids = {event.uuid for event in self.events if event.uuid is not None} - known.keys()
+        task_ids = {event.task_id for event in self.events if event.uuid is None and event.task_id}
+        found: dict[str, uuid_module.UUID] = {}
+        if uuids or task_ids:
+            query = self.objects.filter(Q(uuid__in=uuids) | Q(task_id__in=task_ids))
+            for uuid, task_id, path, root in query.values_list("uuid", "task_id", "path", "root_id"):
+                known[uuid] = (path, root)
+                found[task_id] = uuid
+            for event in self.events:
+                if event.create and event.task_id and event.task_id not in found:
+                    record = event.create()
+                    known[record.uuid] = (record.path, record.root_id)
+                    found[record.task_id] = record.uuid
+        wanted = Q(uuid__in={*known, *(ancestor for path, _ in known.values() for ancestor in _uuids(path))})
+        for event in self.events:
+            uuid = event.uuid or found.get(event.task_id or "")
+            if event.kind is Kind.CANCEL and uuid in known:
+                wanted |= Q(root_id=known[uuid][1], path__contains=uuid.hex)
+        for row in self.objects.select_for_update().filter(wanted).order_by("pk"):
+            self.rows[row.uuid] = row
+            self.by_pk[row.pk] = row
+            self.by_task_id[row.task_id] = row
+
+    def target(self, event: Event) -> UserTaskStatus | None:
+        if event.uuid is not None:
+            return self.rows.get(event.uuid)
+        return self.by_task_id.get(event.task_id or "")
+
+    def lineage(self, record: UserTaskStatus) -> list[UserTaskStatus]:
+        """``record``'s ancestors, root first, then the record itself."""
+        return [*(self.rows[uuid] for uuid in _uuids(record.path) if uuid in self.rows), record]
+
+    def parent_of(self, record: UserTaskStatus) -> UserTaskStatus | None:
+        return None if record.parent_id is None else self.by_pk.get(record.parent_id)
+
+    # The events: SEMANTICS.md's rules, on locked rows.
+
+    def _stopped_by_cancel(self, record: UserTaskStatus) -> bool:
+        if record.state == states.CANCELED and not record.is_container:
+            self.outcome.canceled.add(record.uuid)
+            return True
+        return False
+
+    def _start(self, record: UserTaskStatus, event: Event) -> None:
+        if self._stopped_by_cancel(record) or record.is_terminal:
+            return
+        at: datetime = event.value or self.now
+        # A custom state a previous step left on its containers ends when the next step starts.
+        for node in self.lineage(record):
+            if not node.is_terminal:
+                self.set(node, state=states.IN_PROGRESS, started=node.started or at)
+
+    def _steps(self, record: UserTaskStatus, event: Event) -> None:
+        self.add_steps(self.lineage(record), completed_steps=event.value)
+        self._stopped_by_cancel(record)
+
+    def _total(self, record: UserTaskStatus, event: Event) -> None:
+        self.add_steps(self.lineage(record), total_steps=event.value)
+
+    def _state(self, record: UserTaskStatus, event: Event) -> None:
+        if self._stopped_by_cancel(record):
+            return
+        node: UserTaskStatus | None = record
+        while node is not None and not node.is_terminal:
+            self.set(node, state=event.value)
+            parent = self.parent_of(node)
+            node = parent if parent is not None and _shares_state(parent, node) else None
+
+    def _name(self, record: UserTaskStatus, event: Event) -> None:
+        for node in self.lineage(record):
+            self.set(node, name=event.value)
+
+    def _succeed(self, record: UserTaskStatus, event: Event) -> None:
+        if record.is_terminal:
+            return
+        if not record.is_container and record.total_steps > record.completed_steps:
+            self.add_steps(self.lineage(record), completed_steps=record.total_steps - record.completed_steps)
+        self.finish(record, states.SUCCEEDED)
+        node = record
+        while node.completes_parent and (parent := self.parent_of(node)) is not None:
+            self.set(parent, children_left=max(parent.children_left - 1, 0))
+            if parent.children_left or parent.is_terminal:
+                break
+            self.finish(parent, states.SUCCEEDED)
+            node = parent
+
+    def _fail(self, record: UserTaskStatus, event: Event) -> None:
+        for node in reversed(self.lineage(record)):
+            if node.is_terminal:
+                break
+            self.finish(node, states.FAILED)
+            self.artifacts.append(_artifact_model()(status_id=node.pk, name="Error", text=event.value))
+
+    def _retry(self, record: UserTaskStatus, event: Event) -> None:
+        if record.is_terminal:
+            return
+        # An attempt starts the task's steps again: no record counts a failed attempt's steps.
+        if record.completed_steps:
+            self.add_steps(self.lineage(record), completed_steps=-record.completed_steps)
+        self.set(record, state=states.RETRYING, attempts=record.attempts + 1)
+
+    def _cancel(self, record: UserTaskStatus, event: Event) -> None:
+        if record.is_terminal:
+            return  # finished already: nothing to cancel, and its ancestors go on
+        below = [row for row in self.rows.values() if record.uuid.hex in row.path.split("/")]
+        for node in [record, *below]:
+            if node.is_terminal:
+                continue
+            if event.revoke and not node.is_container and node.state in (states.PENDING, states.RETRYING):
+                self.to_revoke.append(node.task_id)
+            self.finish(node, states.CANCELED)
+        for ancestor in reversed(self.lineage(record)[:-1]):
+            if ancestor.is_terminal:
+                break
+            self.finish(ancestor, states.CANCELED)
+
+    # Recording what changed.
+
+    def set(self, record: UserTaskStatus, **values: Any) -> None:
+        fields = self.changed.setdefault(record.uuid, set())
+        for name, value in values.items():
+            if getattr(record, name) != value:
+                setattr(record, name, value)
+                fields.add(name)
+        if not fields:
+            del self.changed[record.uuid]
+
+    def add_steps(self, records: Iterable[UserTaskStatus], **steps: int) -> None:
+        for record in records:
+            added = self.added.setdefault(record.uuid, {})
+            for name, value in steps.items():
+                setattr(record, name, getattr(record, name) + value)
+                added[name] = added.get(name, 0) + value
+
+    def finish(self, record: UserTaskStatus, state: str) -> None:
+        self.set(record, state=state, finished=self.now)
+        self.ended.append(record)
+
+    # Saving, and announcing once committed.
+
+    def save(self) -> None:
+        uuids = self.changed.keys() | {uuid for uuid, added in self.added.items() if any(added.values())}
+        if not uuids:
+            return
+        batches: dict[tuple[tuple[str, Any], ...], list[int]] = {}
+        for uuid in uuids:
+            record = self.rows[uuid]
+            values: dict[str, Any] = {name: getattr(record, name) for name in self.changed.get(uuid, ())}
+            values.update({name: _Added(n) for name, n in self.added.get(uuid, {}).items() if n})
+            batches.setdefault(tuple(sorted(values.items())), []).append(record.pk)
+            record.version += 1
+            record.modified = self.now
+        for change, pks in batches.items():
+            expressions = {name: F(name) + v.steps if isinstance(v, _Added) else v for name, v in change}
+            self.objects.filter(pk__in=pks).update(**expressions, version=F("version") + 1, modified=self.now)
+        changed = [self.rows[uuid] for uuid in uuids]
+        trees: dict[uuid_module.UUID, list[UserTaskStatus]] = {}
+        for record in changed:
+            trees.setdefault(record.root_id, []).append(record)
+        roots = [self.rows[root] for root in trees if root in self.rows]
+        self.objects.filter(pk__in=[root.pk for root in roots]).update(sequence=F("sequence") + 1)
+        for root in roots:
+            root.sequence += 1
+        if self.artifacts:
+            _artifact_model()._default_manager.using(self.using).bulk_create(self.artifacts)
+        # The caller's instances show what it changed at once (as a saved model does), and signals carry them.
+        self.mine = self.instances()
+        for record in changed:
+            for instance in self.mine.get(record.uuid, ()):
+                _copy_fields(record, instance)
+        transaction.on_commit(partial(self.announce, changed, trees), using=self.using)
+
+    def announce(self, changed: list[UserTaskStatus], trees: dict[uuid_module.UUID, list[Any]]) -> None:
+        def mine(record: UserTaskStatus) -> UserTaskStatus:
+            return next(iter(self.mine.get(record.uuid, ())), record)
+
+        # The change is committed: a receiver that fails must neither fail the task nor silence the others.
+        # status_changed carries each record as this change left it; user_task_stopped the caller's instance,
+        # as django-user-tasks does, so that what a receiver marks on it is seen by the caller.
+        for record in changed:
+            _send(status_changed, record.uuid, status=record)
+        for root_uuid, records in trees.items():
+            root = self.rows.get(root_uuid)
+            sequence = None if root is None else root.sequence
+            _send(changes_committed, root_uuid, statuses=records, root=root, sequence=sequence)
+        for record in self.ended:
+            _send(user_task_stopped, record.uuid, status=mine(record))
+        if self.to_revoke:
+            _revoke(self.to_revoke)
+
+    def instances(self) -> dict[uuid_module.UUID, list[UserTaskStatus]]:
+        """The caller's instances of the records changed: the events' own, and the parents cached on them."""
+        found: dict[uuid_module.UUID, list[UserTaskStatus]] = {}
+        for event in self.events:
+            instance: Any = event.record
+            while instance is not None:
+                same = found.setdefault(instance.uuid, [])
+                if not any(known is instance for known in same):
+                    same.append(instance)
+                instance = instance._state.fields_cache.get("parent")
+        return found
+
+    def unreachable(self) -> list[Event]:
+        """Cancels of what can never start now that records ended: the later steps of a chain whose step
+        failed or was canceled, and the body of a chord whose header did."""
+        heads: list[UserTaskStatus] = []
+        for record in self.ended:
+            if record.state == states.SUCCEEDED or (parent := self.parent_of(record)) is None:
+                continue
+            if parent.task_class == states.CHAIN:
+                query = Q(parent_id=parent.pk, position__gt=record.position)
+            elif parent.task_class == states.CHORD and not record.completes_parent:
+                query = Q(parent_id=parent.pk, completes_parent=True)
+            else:
+                continue
+            heads += self.objects.filter(query).exclude(state__in=states.TERMINAL)
+        return [Event(Kind.CANCEL, uuid=head.uuid, revoke=False) for head in heads]
+
+
+@dataclass(frozen=True)
+class _Added:
+    """Steps added to a field, saved relative to the stored value."""
+
+    steps: int
+
+
+def _uuids(path: str) -> list[uuid_module.UUID]:
+    """The ancestors named by a record's ``path``, root first."""
+    return [uuid_module.UUID(hex=part) for part in path.split("/") if part]
+
+
+def _artifact_model() -> Any:
+    return apps.get_model("realtime_tasks", "UserTaskArtifact")
+
+
+def _shares_state(parent: UserTaskStatus, child: UserTaskStatus) -> bool:
+    """Whether a custom state set on ``child`` propagates to ``parent``."""
+    if parent.task_class == states.CHAIN:
+        return True
+    return parent.task_class == states.CHORD and child.completes_parent
+
+
+def _copy_fields(source: UserTaskStatus, target: UserTaskStatus) -> None:
+    if source is target:
+        return
+    for model_field in source._meta.concrete_fields:
+        setattr(target, model_field.attname, getattr(source, model_field.attname))
+
+
+def _send(signal: Signal, about: Any, **kwargs: Any) -> None:
+    sender = apps.get_model("realtime_tasks", "UserTaskStatus")
+    for receiver, result in signal.send_robust(sender=sender, **kwargs):
+        if isinstance(result, Exception):
+            logger.error("%r failed for %s", receiver, about, exc_info=result)
+
+
+def _revoke(task_ids: list[str]) -> None:
+    from celery import current_app
+
+    current_app.control.revoke(task_ids)
+
+
+def announce_created(records: list[UserTaskStatus]) -> None:
+    """Send the signals of new records (one published canvas, or one record) once the transaction commits."""
+    if not records:
+        return
+    using = router.db_for_write(type(records[0]))
+    work = _Work(type(records[0]), [], using)
+    for record in records:
+        work.rows[record.uuid] = record
+    trees: dict[uuid_module.UUID, list[Any]] = {}
+    for record in records:
+        trees.setdefault(record.root_id, []).append(record)
+    transaction.on_commit(partial(work.announce, records, trees), using=using)
