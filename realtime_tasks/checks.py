@@ -16,7 +16,9 @@ BLOCKING_READ_SECONDS = 5
 # Settings that must be numbers of at least some value: (name, integers only, minimum).
 NUMBERS = [
     ("BROADCAST_WINDOW", False, 0),
-    ("PROGRESS_WINDOW", False, 0),
+    ("WRITE_WINDOW", False, 0),
+    ("RECONCILE_GRACE", False, 0),
+    ("RECONCILE_INTERVAL", False, 1),
     ("SNAPSHOT_RECENT", True, 0),
     ("MAX_MESSAGE_BYTES", True, 1),
     ("MAX_MESSAGES_PER_SECOND", True, 1),
