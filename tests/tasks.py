@@ -9,10 +9,11 @@ import time
 from typing import Any
 
 import redis
+from celery import Task
 from django.conf import settings
 
 from realtime_tasks.signals import user_task_stopped
-from realtime_tasks.tasks import UserTask
+from realtime_tasks.tasks import UserTask, UserTaskMixin
 
 from .celery_app import app
 
@@ -78,3 +79,48 @@ def _note_stopped(sender: Any, status: Any, **kwargs: Any) -> None:
 
 
 user_task_stopped.connect(_note_stopped, weak=False, dispatch_uid="tests.note_stopped")
+
+
+# django-user-tasks' ways of declaring tasks (tests/test_compat_*.py).
+
+
+class MinimalTask(Task, UserTaskMixin):  # type: ignore[misc,type-arg]
+    """Task before the mixin, the way django-user-tasks declares its own UserTask; default name and steps."""
+
+
+@app.task(base=MinimalTask, bind=True, name="tests.minimal_task")
+def minimal_task(self: Any, user_id: int, argument: Any, **kwargs: Any) -> Any:
+    return argument
+
+
+class ArgumentsTask(UserTask):
+    """Named and sized from its arguments, however they were passed."""
+
+    @classmethod
+    def generate_name(cls, arguments_dict: dict[str, Any]) -> str:
+        return f"SampleTask: {arguments_dict['arg1']}, {arguments_dict['arg2']}"
+
+    @staticmethod
+    def calculate_total_steps(arguments_dict: dict[str, Any]) -> int:
+        return int(arguments_dict["arg1"] * arguments_dict["arg2"])
+
+
+@app.task(base=ArgumentsTask, bind=True, name="tests.arguments_task")
+def arguments_task(self: Any, user_id: int, arg1: int, arg2: int, **kwargs: Any) -> list[int]:
+    return [arg1, arg2]
+
+
+@app.task(base=UserTask, bind=True, name="tests.fails_itself")
+def fails_itself(self: Any, user_id: int) -> str:
+    """Fails its record without raising."""
+    self.status.fail("Something went wrong")
+    return "returned"
+
+
+@app.task(base=UserTask, bind=True, name="tests.cancels_itself")
+def cancels_itself(self: Any, user_id: int) -> None:
+    """Canceled while it runs: its next progress call stops it."""
+    self.status.cancel()
+    for _ in range(100):
+        self.status.increment_completed_steps()
+        time.sleep(0.05)

@@ -17,8 +17,10 @@ from . import missing_extra
 try:
     from rest_framework import exceptions, mixins, permissions, status, viewsets
     from rest_framework.decorators import action
+    from rest_framework.filters import BaseFilterBackend
     from rest_framework.request import Request
     from rest_framework.response import Response
+    from rest_framework.settings import api_settings
 except ImportError as error:
     raise missing_extra("Django REST framework", error) from error
 
@@ -49,11 +51,25 @@ class NotATreeRoot(exceptions.APIException):
     default_code = "not_a_tree_root"
 
 
+class _SiteConfigured(viewsets.GenericViewSet[Any]):
+    """Filters and pagination read from the site's settings at each request, as django-user-tasks reads its
+    filter setting."""
+
+    filters_setting: str
+    default_filters: tuple[type[BaseFilterBackend], ...]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        self.filter_backends = tuple(getattr(settings, self.filters_setting, self.default_filters))
+        # api_settings imports the class the setting names (the stubs type the setting as given).
+        self.pagination_class = api_settings.DEFAULT_PAGINATION_CLASS  # type: ignore[assignment]
+        super().initial(request, *args, **kwargs)
+
+
 class StatusViewSet(
     mixins.DestroyModelMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,  # type: ignore[type-arg]
+    _SiteConfigured,
 ):
     """Status records, newest first: list, read, delete (a whole tree, by its root) and cancel."""
 
@@ -62,10 +78,8 @@ class StatusViewSet(
     queryset = UserTaskStatus.objects.order_by("-created").prefetch_related("artifacts")
     serializer_class = StatusSerializer
 
-    @property
-    def filter_backends(self) -> tuple[Any, ...]:  # type: ignore[override]
-        # django-user-tasks' setting, read at each request as it does.
-        return tuple(getattr(settings, "USER_TASKS_STATUS_FILTERS", (StatusFilterBackend,)))
+    filters_setting = "USER_TASKS_STATUS_FILTERS"
+    default_filters = (StatusFilterBackend,)
 
     def perform_destroy(self, instance: UserTaskStatus) -> None:
         if instance.parent_id is not None:
@@ -80,7 +94,7 @@ class StatusViewSet(
         return Response(StatusSerializer(record, context=self.get_serializer_context()).data)
 
 
-class ArtifactViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+class ArtifactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _SiteConfigured):
     """Artifacts, oldest first: list and read."""
 
     lookup_field = "uuid"
@@ -88,6 +102,5 @@ class ArtifactViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
     queryset = UserTaskArtifact.objects.order_by("pk").select_related("status")
     serializer_class = ArtifactSerializer
 
-    @property
-    def filter_backends(self) -> tuple[Any, ...]:  # type: ignore[override]
-        return tuple(getattr(settings, "USER_TASKS_ARTIFACT_FILTERS", (ArtifactFilterBackend,)))
+    filters_setting = "USER_TASKS_ARTIFACT_FILTERS"
+    default_filters = (ArtifactFilterBackend,)

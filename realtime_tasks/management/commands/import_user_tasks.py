@@ -303,15 +303,15 @@ def _record(place: _Place) -> UserTaskStatus:
         created=row.created,
         modified=row.modified,
         finished=finished,
+        sequence=1,
         parent=place.parent,
         path=place.path,
         position=place.position,
         completes_parent=place.completes_parent,
         children_left=sum(1 for child in required if child.state != UserTaskStatus.SUCCEEDED),
     )
-    record.root = place.root or record
-    if any(f.name == "sequence" for f in UserTaskStatus._meta.get_fields()):
-        record.sequence = 1  # type: ignore[attr-defined]
+    # By key: the root of a root is the record itself, which is not saved yet.
+    record.root_id = (place.root or record).uuid
     return record
 
 
