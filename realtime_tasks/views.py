@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.csrf import csrf_exempt
 
 from .serializers import find_tree, serialize_trees, user_snapshot
 
@@ -26,7 +29,34 @@ def _not_found(root: Any) -> JsonResponse:
     )
 
 
-@require_GET
+View = Callable[..., JsonResponse]
+
+
+def _allow(method: str) -> Callable[[View], View]:
+    """Answer other methods with a JSON 405 (Django's own is an empty page). A POST view is checked for its
+    CSRF token here, so that a refusal is JSON too (Django's is an HTML page)."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+            if request.method != method:
+                message = _("This URL answers %(method)s only.") % {"method": method}
+                response = JsonResponse({"error": "method_not_allowed", "message": message}, status=405)
+                response["Allow"] = method
+                return response
+            if method == "POST":
+                refused = CsrfViewMiddleware(lambda request: None).process_view(request, None, (), {})  # type: ignore[arg-type]
+                if refused is not None:
+                    message = _("The request has no valid CSRF token.")
+                    return JsonResponse({"error": "csrf_failed", "message": message}, status=403)
+            return view(request, *args, **kwargs)
+
+        return csrf_exempt(checked) if method == "POST" else checked
+
+    return decorate
+
+
+@_allow("GET")
 def trees(request: HttpRequest) -> JsonResponse:
     """The user's running trees, newest first, then the most recent finished ones."""
     if not request.user.is_authenticated:
@@ -34,7 +64,7 @@ def trees(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"trees": user_snapshot(request.user)})
 
 
-@require_GET
+@_allow("GET")
 def tree(request: HttpRequest, root: str) -> JsonResponse:
     if not request.user.is_authenticated:
         return _not_authenticated()
@@ -45,7 +75,7 @@ def tree(request: HttpRequest, root: str) -> JsonResponse:
     return JsonResponse(data)
 
 
-@require_POST
+@_allow("POST")
 def cancel(request: HttpRequest, root: str) -> JsonResponse:
     """Cancel a tree: its owner may, and staff with the cancel permission."""
     if not request.user.is_authenticated:

@@ -20,7 +20,7 @@ from tests.test_consumers import connect
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 MESSAGE_TYPES = ["subscribe", "unsubscribe", "resync", "ping", "status", "", "SUBSCRIBE"]
-SERVER_TYPES = {"snapshot", "status", "tree", "unsubscribed", "pong", "error"}
+SERVER_TYPES = {"snapshot", "status", "tree", "digest", "unsubscribed", "pong", "error"}
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),

@@ -72,11 +72,33 @@ def test_anonymous_requests_get_401() -> None:
         assert response.status_code == 401
 
 
-def test_cancel_needs_post_and_a_csrf_token(ada: User) -> None:
+def test_cancel_needs_post_and_a_csrf_token_and_refusals_are_json(ada: User) -> None:
     root = tree_of(ada)
-    assert client_of(ada).get(f"/tasks/trees/{root.uuid}/cancel/").status_code == 405
-    assert client_of(ada, csrf=True).post(f"/tasks/trees/{root.uuid}/cancel/").status_code == 403
+    wrong_method = client_of(ada).get(f"/tasks/trees/{root.uuid}/cancel/")
+    assert (wrong_method.status_code, wrong_method["Allow"], wrong_method.json()["error"]) == (
+        405,
+        "POST",
+        "method_not_allowed",
+    )
+    no_token = client_of(ada, csrf=True).post(f"/tasks/trees/{root.uuid}/cancel/")
+    assert (no_token.status_code, no_token.json()["error"]) == (403, "csrf_failed")
     assert UserTaskStatus.objects.get(pk=root.pk).state == "Pending"
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete", "head"])
+def test_reading_urls_answer_other_methods_with_json_405(method: str, ada: User) -> None:
+    root = tree_of(ada)
+    for url in ("/tasks/trees/", f"/tasks/trees/{root.uuid}/"):
+        response = getattr(client_of(ada), method)(url)
+        assert (response.status_code, response["Allow"]) == (405, "GET")
+        if method != "head":
+            assert response.json()["error"] == "method_not_allowed"
+
+
+def test_trees_carry_their_sequence(ada: User) -> None:
+    root = tree_of(ada)
+    [listed] = client_of(ada).get("/tasks/trees/").json()["trees"]
+    assert listed["sequence"] == UserTaskStatus.objects.get(pk=root.pk).sequence
 
 
 @pytest.mark.services
