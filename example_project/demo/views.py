@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -16,8 +16,11 @@ def page(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def start(request: HttpRequest, canvas: str) -> HttpResponse:
+    """Start a canvas: the page's script asks for JSON and stays; a plain form post goes back to the page."""
     try:
         canvases.start(canvas, request.user.pk)
     except KeyError:
         raise Http404(f"No demo canvas {canvas!r}") from None
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse({"started": canvas}, status=202)
     return redirect("demo")

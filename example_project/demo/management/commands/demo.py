@@ -23,6 +23,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from realtime_tasks.models import UserTaskStatus
+
 PROJECT = Path(__file__).resolve().parents[3]
 
 
@@ -51,7 +53,16 @@ class Command(BaseCommand):
 
         with self.workers(embedded):
             server = Server(application, endpoints=[f"tcp:port={port}:interface=127.0.0.1"], verbosity=0)
-            server.run()
+            try:
+                server.run()
+            finally:
+                # Ctrl-C: the workers would wait for the running tasks; canceled, each stops at its next step.
+                self.cancel_unfinished()
+
+    def cancel_unfinished(self) -> None:
+        unfinished = UserTaskStatus.objects.filter(parent=None).exclude(state__in=UserTaskStatus.TERMINAL_STATES)
+        for root in unfinished:
+            root.cancel()
 
     @contextlib.contextmanager
     def workers(self, embedded: bool) -> Iterator[None]:
