@@ -28,6 +28,9 @@ const BACKOFF_MAX = 30000;
 // PONG_WAIT more is taken for dead (a half-open TCP connection can look open for minutes).
 const PING_AFTER = 25000;
 const PONG_WAIT = 10000;
+// The server closes a connection that sends more than 20 messages in a second (4429): the client sends at
+// most SEND_LIMIT a second and queues the rest (a page of 100 single-tree elements subscribes over 7 s).
+export const SEND_LIMIT = 15;
 
 /** The WebSocket URL of `src`, resolved against the page, http(s) becoming ws(s). @param {string} src */
 export function socketURL(src) {
@@ -84,6 +87,9 @@ export class Connection {
   #polling = false;
   #pollRun = 0;
   #pollTimer = 0;
+  /** Messages waiting for the send limit. @type {object[]} */ #outbox = [];
+  /** When the messages of the last second were sent. @type {number[]} */ #sentAt = [];
+  #sendTimer = 0;
 
   /** @param {string} key @param {string} url the WebSocket URL, or "" to poll only @param {string} api */
   constructor(key, url, api) {
@@ -137,13 +143,40 @@ export class Connection {
     }
   }
 
-  /** @param {object} message */
+  /** Sends `message` on the socket, at most SEND_LIMIT a second (the rest wait their turn). @param {object} message */
   send(message) {
-    try {
-      this.#socket?.send(JSON.stringify(message));
-    } catch {
-      // Not open any more: its close event brings a reconnect, and a snapshot.
+    if (!this.#socket) return;
+    this.#outbox.push(message);
+    this.#flush();
+  }
+
+  #flush() {
+    const socket = this.#socket;
+    if (!socket) return;
+    const now = Date.now();
+    while (this.#sentAt.length && now - this.#sentAt[0] >= 1000) this.#sentAt.shift();
+    while (this.#outbox.length && this.#sentAt.length < SEND_LIMIT) {
+      const message = /** @type {object} */ (this.#outbox.shift());
+      this.#sentAt.push(now);
+      try {
+        socket.send(JSON.stringify(message));
+      } catch {
+        // Not open any more: its close event brings a reconnect, and a snapshot.
+      }
     }
+    if (this.#outbox.length && !this.#sendTimer) {
+      this.#sendTimer = setTimeout(() => {
+        this.#sendTimer = 0;
+        this.#flush();
+      }, this.#sentAt[0] + 1000 - now);
+    }
+  }
+
+  /** Forgets what was waiting to be sent on a socket that is gone. */
+  #dropOutbox() {
+    this.#outbox = [];
+    clearTimeout(this.#sendTimer);
+    this.#sendTimer = 0;
   }
 
   /** Tells every element what `changes` did to the store. @param {Changes} changes */
@@ -176,6 +209,7 @@ export class Connection {
     clearTimeout(this.#reconnectTimer);
     clearTimeout(this.#heartbeat);
     clearTimeout(this.#checkTimer);
+    this.#dropOutbox();
     this.#stopPolling();
   }
 
@@ -251,6 +285,7 @@ export class Connection {
   /** @param {number} code */
   #closed(code) {
     this.#socket = null;
+    this.#dropOutbox();
     clearTimeout(this.#heartbeat);
     clearTimeout(this.#checkTimer);
     if (code === CLOSE_NOT_AUTHENTICATED) {

@@ -360,3 +360,29 @@ describe("one connection for the page", () => {
     expect($$(b, ".trees > .node").map((li) => li.dataset.uuid)).toEqual(["old"]);
   });
 });
+
+describe("the send limit", () => {
+  it("sends at most 15 messages a second, so 20 single-tree elements do not trip the server's limit", () => {
+    const roots = Array.from({ length: 20 }, (_, i) => `r${i}`);
+    for (const root of roots) mount({ src: "/ws/tasks/", root });
+    const socket = FakeSocket.last;
+    socket.receive({ type: "snapshot", trees: [] });
+    expect(socket.sent).toHaveLength(15);
+    vi.advanceTimersByTime(999);
+    expect(socket.sent).toHaveLength(15);
+    vi.advanceTimersByTime(1);
+    expect(socket.sent).toEqual(roots.map((root) => ({ type: "subscribe", root })));
+  });
+
+  it("drops what waits when the socket goes", () => {
+    for (let i = 0; i < 20; i += 1) mount({ src: "/ws/tasks/", root: `r${i}` });
+    const socket = FakeSocket.last;
+    socket.receive({ type: "snapshot", trees: [] });
+    socket.drop();
+    vi.advanceTimersByTime(900);
+    expect(socket.sent).toHaveLength(15);
+    vi.advanceTimersByTime(100);
+    expect(FakeSocket.all).toHaveLength(2);
+    expect(FakeSocket.last.sent).toEqual([]);
+  });
+});

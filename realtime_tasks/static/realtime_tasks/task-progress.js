@@ -450,6 +450,7 @@ var BACKOFF_BASE = 1e3;
 var BACKOFF_MAX = 3e4;
 var PING_AFTER = 25e3;
 var PONG_WAIT = 1e4;
+var SEND_LIMIT = 15;
 function socketURL(src) {
   const url = new URL(src, location.href);
   if (url.protocol === "http:" || url.protocol === "https:") url.protocol = url.protocol.replace("http", "ws");
@@ -501,6 +502,11 @@ var Connection = class _Connection {
   #polling = false;
   #pollRun = 0;
   #pollTimer = 0;
+  /** Messages waiting for the send limit. @type {object[]} */
+  #outbox = [];
+  /** When the messages of the last second were sent. @type {number[]} */
+  #sentAt = [];
+  #sendTimer = 0;
   /** @param {string} key @param {string} url the WebSocket URL, or "" to poll only @param {string} api */
   constructor(key, url, api) {
     this.key = key;
@@ -547,12 +553,40 @@ var Connection = class _Connection {
       this.#pollSoon();
     }
   }
-  /** @param {object} message */
+  /** Sends `message` on the socket, at most SEND_LIMIT a second (the rest wait their turn). @param {object} message */
   send(message) {
-    try {
-      this.#socket?.send(JSON.stringify(message));
-    } catch {
+    if (!this.#socket) return;
+    this.#outbox.push(message);
+    this.#flush();
+  }
+  #flush() {
+    const socket = this.#socket;
+    if (!socket) return;
+    const now = Date.now();
+    while (this.#sentAt.length && now - this.#sentAt[0] >= 1e3) this.#sentAt.shift();
+    while (this.#outbox.length && this.#sentAt.length < SEND_LIMIT) {
+      const message = (
+        /** @type {object} */
+        this.#outbox.shift()
+      );
+      this.#sentAt.push(now);
+      try {
+        socket.send(JSON.stringify(message));
+      } catch {
+      }
     }
+    if (this.#outbox.length && !this.#sendTimer) {
+      this.#sendTimer = setTimeout(() => {
+        this.#sendTimer = 0;
+        this.#flush();
+      }, this.#sentAt[0] + 1e3 - now);
+    }
+  }
+  /** Forgets what was waiting to be sent on a socket that is gone. */
+  #dropOutbox() {
+    this.#outbox = [];
+    clearTimeout(this.#sendTimer);
+    this.#sendTimer = 0;
   }
   /** Tells every element what `changes` did to the store. @param {Changes} changes */
   broadcast(changes) {
@@ -581,6 +615,7 @@ var Connection = class _Connection {
     clearTimeout(this.#reconnectTimer);
     clearTimeout(this.#heartbeat);
     clearTimeout(this.#checkTimer);
+    this.#dropOutbox();
     this.#stopPolling();
   }
   #connect() {
@@ -649,6 +684,7 @@ var Connection = class _Connection {
   /** @param {number} code */
   #closed(code) {
     this.#socket = null;
+    this.#dropOutbox();
     clearTimeout(this.#heartbeat);
     clearTimeout(this.#checkTimer);
     if (code === CLOSE_NOT_AUTHENTICATED) {
