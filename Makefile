@@ -17,6 +17,10 @@ test: $(VENV)/.installed $(VENV_DJ52)/.installed $(VENV_DJ60)/.installed
 load: $(VENV)/.installed
 	bash -c 'source scripts/services.sh && $(VENV)/bin/python -m pytest -m load -s'
 
+# 10,000 generated frames to the consumer and 10,000 requests to each JSON API; reports the counts (a few minutes).
+fuzz: $(VENV)/.installed
+	bash -c 'source scripts/services.sh && $(VENV)/bin/python -m tests.fuzz $(FUZZ_ARGS)'
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

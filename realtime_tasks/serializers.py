@@ -158,11 +158,8 @@ def snapshot_messages(trees: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def visible_roots(user: Any) -> QuerySet[UserTaskStatus]:
-    """The trees that ``user`` may see: their own, or every tree for staff allowed to view records."""
-    roots = UserTaskStatus.objects.filter(parent=None)
-    if user.is_staff and user.has_perm("realtime_tasks.view_usertaskstatus"):
-        return roots
-    return roots.filter(user_id=user.pk)
+    """The trees that ``user`` may see (the model's one rule for it)."""
+    return UserTaskStatus.objects.visible_to(user)
 
 
 def snapshot_roots(user: Any) -> QuerySet[UserTaskStatus]:

@@ -33,8 +33,8 @@ View = Callable[..., JsonResponse]
 
 
 def _allow(method: str) -> Callable[[View], View]:
-    """Answer other methods with a JSON 405 (Django's own is an empty page). A POST view is checked for its
-    CSRF token here, so that a refusal is JSON too (Django's is an HTML page)."""
+    """Answer other methods with a JSON 405 (Django's own is an empty page). The CSRF token of a POST is
+    checked here, so that a refusal is JSON too (Django's is an HTML page); other methods change nothing."""
 
     def decorate(view: View) -> View:
         @wraps(view)
@@ -51,7 +51,7 @@ def _allow(method: str) -> Callable[[View], View]:
                     return JsonResponse({"error": "csrf_failed", "message": message}, status=403)
             return view(request, *args, **kwargs)
 
-        return csrf_exempt(checked) if method == "POST" else checked
+        return csrf_exempt(checked)
 
     return decorate
 
@@ -91,6 +91,7 @@ def cancel(request: HttpRequest, root: str) -> JsonResponse:
     return JsonResponse(data)
 
 
+@csrf_exempt  # it changes nothing; Django's refusal would be an HTML page
 def unknown(request: HttpRequest) -> JsonResponse:
     """Any other URL under the API's prefix: a JSON answer too, never the site's HTML error page."""
     return JsonResponse(

@@ -27,6 +27,9 @@ DATABASE_URL="sqlite:///$PWD/test-artifacts/core.sqlite3" .venv-dj52/bin/python 
 echo ">>> pytest -m core (.venv-dj60, Django 6.0, Python 3.13, PostgreSQL)"
 .venv-dj60/bin/python -m pytest -m core "$@"
 
+echo ">>> fuzz, a short run (make fuzz runs 10,000 of each)"
+.venv/bin/python -m tests.fuzz --frames 1000 --requests 1000
+
 echo ">>> benchmarks, once each in quick mode (proves they still run; no figure is judged)"
 .venv/bin/python -m bench all --quick
 .venv/bin/python -m bench.widget --quick
