@@ -24,7 +24,7 @@ from django.utils.safestring import SafeString
 from django.utils.timezone import make_aware
 from django.utils.translation import gettext, gettext_lazy
 
-from .models import UserTaskArtifact, UserTaskStatus, delete_trees
+from .models import UserTaskArtifact, UserTaskStatus
 
 # What a record is called where it has no name, as the <task-progress> element calls it.
 KIND_NAMES = {
@@ -57,23 +57,23 @@ def state_key(state: str) -> str:
     return STATE_KEYS.get(state, "running")
 
 
-def tree_order(rows: Iterable[tuple[Any, Any, Any, int]]) -> list[tuple[Any, int]]:
-    """``(pk, key, parent key, position)`` rows of one tree, in tree order: each record after its parent,
-    its siblings by position. Returns ``(pk, depth)`` pairs. A record whose parent is not among the rows
-    (hand-made trees in the making) comes after the others, at depth 0."""
-    children: dict[Any, list[tuple[int, Any, Any]]] = defaultdict(list)
+def tree_order(rows: Iterable[tuple[int, int | None, int]]) -> list[tuple[int, int]]:
+    """``(pk, parent_id, position)`` rows of one tree, in tree order: each record after its parent, its
+    siblings by position. Returns ``(pk, depth)`` pairs. A record whose parent is not among the rows
+    (a hand-made tree in the making) comes after the others, at depth 0."""
+    children: dict[int | None, list[tuple[int, int]]] = defaultdict(list)
     keys = set()
-    for pk, key, parent, position in rows:
-        keys.add(key)
-        children[parent].append((position, str(pk), (pk, key)))
-    order: list[tuple[Any, int]] = []
-    tops = [parent for parent in children if parent is None or parent not in keys]
-    for top in sorted(tops, key=lambda parent: (parent is not None, str(parent))):
+    for pk, parent, position in rows:
+        keys.add(pk)
+        children[parent].append((position, pk))
+    order: list[tuple[int, int]] = []
+    tops = sorted((parent for parent in children if parent not in keys), key=lambda parent: parent or 0)
+    for top in tops:
         stack = [(entry, 0) for entry in sorted(children[top], reverse=True)]
         while stack:
-            (_, _, (pk, key)), depth = stack.pop()
+            (_, pk), depth = stack.pop()
             order.append((pk, depth))
-            stack.extend((entry, depth + 1) for entry in sorted(children.get(key, ()), reverse=True))
+            stack.extend((entry, depth + 1) for entry in sorted(children.get(pk, ()), reverse=True))
     return order
 
 
@@ -190,10 +190,10 @@ class UserTaskStatusAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     # Records are deleted by whole trees only (the list shows roots).
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[UserTaskStatus]) -> None:
-        delete_trees(queryset)
+        UserTaskStatus.objects.filter(pk__in=queryset.values("pk")).delete_trees()
 
     def delete_model(self, request: HttpRequest, obj: UserTaskStatus) -> None:
-        delete_trees(UserTaskStatus.objects.filter(pk=obj.pk))
+        UserTaskStatus.objects.filter(pk=obj.pk).delete_trees()
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view
@@ -203,12 +203,11 @@ class UserTaskStatusAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             *super().get_urls(),
         ]
 
-    def tree_rows(self, root: uuid.UUID) -> Sequence[tuple[Any, int]]:
+    def tree_rows(self, root: uuid.UUID) -> Sequence[tuple[int, int]]:
         """Every record of the tree ``root`` as ``(pk, depth)``, in tree order, from one narrow query."""
-        # The key a child's parent_id holds: whatever field the parent foreign key points at.
-        key = UserTaskStatus._meta.get_field("parent").target_field.attname  # type: ignore[union-attr]
-        rows = UserTaskStatus.objects.filter(root__uuid=root).values_list("pk", key, "parent_id", "position")
-        return tree_order(rows)
+        return tree_order(
+            UserTaskStatus.objects.filter(root_id=root).values_list("pk", "parent_id", "position")
+        )
 
     def tree_view(self, request: HttpRequest, root: uuid.UUID) -> HttpResponse:
         """The whole tree, kept live by the <task-progress> element, and a table of its records in tree order,
@@ -244,7 +243,7 @@ class UserTaskStatusAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if request.method == "POST" and form.is_valid():
             before = make_aware(datetime.combine(form.cleaned_data["before"], time.min))
             finished = Q(state__in=UserTaskStatus.TERMINAL_STATES)
-            deleted = delete_trees(UserTaskStatus.objects.filter(finished, parent=None, created__lt=before))
+            deleted = UserTaskStatus.objects.filter(finished, parent=None, created__lt=before).delete_trees()
             self.message_user(
                 request, gettext("Deleted %(count)d status records.") % {"count": deleted}, messages.SUCCESS
             )
