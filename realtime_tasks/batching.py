@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from django.db import InterfaceError, OperationalError, connections
 
-from .changes import AmbiguousCommit, Event, apply
+from .changes import AmbiguousCommit, Event, Kind, apply
 from .conf import conf
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,8 @@ T = TypeVar("T")
 
 # How long the writer keeps its database connection without anything to write.
 IDLE_SECONDS = 5.0
+# Events that add up: a run of them for one record is held as one.
+ADDITIVE = frozenset({Kind.STEPS, Kind.TOTAL})
 # The longest wait between two tries of a batch while the database is away.
 MAX_BACKOFF = 5.0
 
@@ -47,6 +49,8 @@ class Writer:
     def __init__(self) -> None:
         self._condition = threading.Condition()
         self._events: list[Event] = []
+        # The latest event held for each record, which steps that follow it are added to.
+        self._last: dict[Any, Event] = {}
         self._calls: list[tuple[Callable[[], Any], concurrent.futures.Future[Any]]] = []
         self._due: float | None = None
         self._writing = False
@@ -57,7 +61,15 @@ class Writer:
         """Write ``events`` with the others of this window."""
         with self._condition:
             self._start()
-            self._events.extend(events)
+            for event in events:
+                key = event.uuid or event.task_id
+                last = self._last.get(key)
+                if last is not None and last.kind is event.kind and event.kind in ADDITIVE:
+                    # Steps follow steps: one event carries their sum, however fast the task reports them.
+                    last.value += event.value
+                else:
+                    self._events.append(event)
+                    self._last[key] = event
             if self._due is None:
                 self._due = time.monotonic() + conf.WRITE_WINDOW
                 self._condition.notify()
@@ -90,6 +102,7 @@ class Writer:
         # A forked worker process inherits the object but not the thread.
         if self._pid != os.getpid():
             self._pid, self._events, self._calls, self._due, self._writing = os.getpid(), [], [], None, False
+            self._last = {}
             threading.Thread(target=self._run, name="realtime-tasks-writer", daemon=True).start()
 
     def _run(self) -> None:
@@ -106,6 +119,7 @@ class Writer:
                 events: list[Event] = []
                 if self._due is not None and self._due <= time.monotonic():
                     events, self._events, self._due = self._events, [], None
+                    self._last = {}
                 self._writing = True
             for function, future in calls:
                 try:
@@ -130,6 +144,7 @@ class Writer:
             connections.close_all()
             with self._condition:
                 self._events[:0] = events
+                self._last = {}
                 backoff = min(conf.WRITE_WINDOW * 2**self._failures, MAX_BACKOFF)
                 self._due = time.monotonic() + max(backoff, 0.05)
             return

@@ -8,6 +8,7 @@ reporting a task lost with its process or revoked before it ran; eager runs) the
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 from typing import Any
@@ -121,7 +122,9 @@ def _record_event(task: UserTaskMixin, task_id: str | None, kind: Kind, value: A
             status._change(kind, value, at_once=True)
         return
     cached = getattr(request, "realtime_tasks_status", None)
-    create = task.record_lazily if kind is Kind.START else None
+    create = None
+    if kind is Kind.START:
+        create = functools.partial(task.find_or_record, task_id, request.args, request.kwargs)
     writer.submit(Event(kind, value, task_id=task_id, record=cached, create=create))
 
 

@@ -81,31 +81,26 @@ class UserTaskMixin:
         In a worker, the record's changes are written with the other events of the worker process, once per
         ``REALTIME_TASKS_WRITE_WINDOW`` (batching.py); run eagerly, inside the caller's transaction, at once.
         """
-        task_id = self.request.id
-        cached: UserTaskStatus | None = getattr(self.request, "realtime_tasks_status", None)
-        if cached is not None and cached.task_id == task_id:
+        request = self.request
+        cached: UserTaskStatus | None = getattr(request, "realtime_tasks_status", None)
+        if cached is not None and cached.task_id == request.id:
             return cached
-        batched = not self.request.is_eager and conf.WRITE_WINDOW > 0
-
-        def lookup() -> UserTaskStatus:
-            found = UserTaskStatus.objects.filter(task_id=task_id).first()
-            if found is not None:
-                return found
-            # Published without going through apply_async (send_task by name, or eager mode): record it now.
-            return self.record_lazily()
-
+        batched = not request.is_eager and conf.WRITE_WINDOW > 0
+        # Read here: the request belongs to this thread, and the lookup may run on the writer's.
+        lookup = functools.partial(self.find_or_record, request.id, request.args, request.kwargs)
         # In a worker, on the writer's thread: its connection outlives Celery's closing of the task thread's.
         status = writer.call(lookup) if batched else lookup()
         status._writer = writer if batched else None
-        self.request.realtime_tasks_status = status
+        request.realtime_tasks_status = status
         return status
 
-    def record_lazily(self) -> UserTaskStatus:
-        """The record of the running task, created now if its publisher did not (``canvas.record_leaf``)."""
+    def find_or_record(self, task_id: str, args: Any, kwargs: Any) -> UserTaskStatus:
+        """The record of the task ``task_id``, created now if its publisher did not (``canvas.record_leaf``):
+        a task published past ``apply_async`` (``send_task`` by name, eager mode)."""
         from .canvas import record_leaf
 
-        request = self.request
-        return record_leaf(self, request.id, request.args or (), request.kwargs or {}, lazily=True)
+        found = UserTaskStatus.objects.filter(task_id=task_id).first()
+        return found or record_leaf(self, task_id, args or (), kwargs or {}, lazily=True)
 
     def apply_async(
         self, args: Any = None, kwargs: Any = None, task_id: str | None = None, **options: Any

@@ -32,7 +32,7 @@ def tree_of(root: UserTaskStatus) -> dict[str, Any]:
             "name": record.name,
             "state": record.state,
             "steps": (record.completed_steps, record.total_steps),
-            "children": [node(child) for child in children.get(record.uuid, [])],
+            "children": [node(child) for child in children.get(record.pk, [])],
         }
 
     return node(root)

@@ -38,7 +38,7 @@ def states(root: UserTaskStatus) -> list[tuple[str, str]]:
 
     def visit(record: UserTaskStatus) -> None:
         out.append((record.task_class.removeprefix("celery.").removeprefix("tests."), record.state))
-        for child in children.get(record.uuid, []):
+        for child in children.get(record.pk, []):
             visit(child)
 
     visit(root)
@@ -185,14 +185,14 @@ def test_retry_counts_attempts_and_succeeds(user: User, celery_worker: Any) -> N
     canvas = chain(step.si(user_id=user.pk, retry=2), step.si(user_id=user.pk))
     root = wait_for_tree(root_of(canvas.apply_async()))
     assert states(root) == [("chain", "Succeeded"), ("step", "Succeeded"), ("step", "Succeeded")]
-    assert UserTaskStatus.objects.get(position=0, parent=root.uuid).attempts == 3
+    assert UserTaskStatus.objects.get(position=0, parent=root).attempts == 3
 
 
 def test_killed_worker_process_fails_task_never_in_progress(user: User, celery_worker: Any) -> None:
     canvas = chain(step.si(user_id=user.pk, die=True), step.si(user_id=user.pk))
     root = wait_for_tree(root_of(canvas.apply_async()))
     assert states(root) == [("chain", "Failed"), ("step", "Failed"), ("step", "Canceled")]
-    [message] = errors(UserTaskStatus.objects.get(position=0, parent=root.uuid))
+    [message] = errors(UserTaskStatus.objects.get(position=0, parent=root))
     assert "Worker exited prematurely" in message
 
 
@@ -208,7 +208,7 @@ def test_revoked_task_fails(user: User, celery_worker: Any) -> None:
 def test_cancel_running_task_stops_it_and_cancels_what_follows(user: User, celery_worker: Any) -> None:
     canvas = chain(step.si(user_id=user.pk, steps=200, pause=0.05), step.si(user_id=user.pk))
     root = root_of(canvas.apply_async())
-    first = UserTaskStatus.objects.get(position=0, parent=root.uuid)
+    first = UserTaskStatus.objects.get(position=0, parent=root)
     wait_until(lambda: UserTaskStatus.objects.get(pk=first.pk).completed_steps >= 2)
     first.cancel()
     root = wait_for_tree(root)
@@ -220,7 +220,7 @@ def test_cancel_running_task_stops_it_and_cancels_what_follows(user: User, celer
     time.sleep(0.5)
     first.refresh_from_db()
     assert first.completed_steps == stopped_at
-    assert UserTaskStatus.objects.get(position=1, parent=root.uuid).started is None
+    assert UserTaskStatus.objects.get(position=1, parent=root).started is None
 
 
 def test_fast_progress_is_written_once_per_window_and_nothing_is_lost(user: User, celery_worker: Any) -> None:
@@ -260,7 +260,7 @@ def test_cancel_stops_a_task_reporting_progress_as_fast_as_it_can(user: User, ce
 def test_cancel_pending_task_revokes_it(user: User, celery_worker: Any) -> None:
     canvas = group(step.si(user_id=user.pk), step.si(user_id=user.pk).set(countdown=2))
     root = root_of(canvas.apply_async())
-    later = UserTaskStatus.objects.get(position=1, parent=root.uuid)
+    later = UserTaskStatus.objects.get(position=1, parent=root)
     later.cancel()
     root = wait_for_tree(root)
     assert states(root) == [("group", "Canceled"), ("step", "Succeeded"), ("step", "Canceled")]
@@ -361,7 +361,7 @@ def test_worker_stopped_gracefully_mid_canvas_then_restarted_completes_it(
     steps = [step.si(user_id=user.pk, steps=10, pause=0.1).set(queue=queue) for _ in range(3)]
     first_worker = start_worker_process("graceful-1", concurrency=1, queue=queue)
     root = root_of(chain(*steps).apply_async())
-    first = UserTaskStatus.objects.get(parent=root.uuid, position=0)
+    first = UserTaskStatus.objects.get(parent=root, position=0)
     wait_until(lambda: UserTaskStatus.objects.get(pk=first.pk).state == "In Progress")
     first_worker.send_signal(signal.SIGTERM)  # a warm shutdown: the running task finishes first
     assert first_worker.wait(timeout=30) == 0
