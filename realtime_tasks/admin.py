@@ -206,7 +206,7 @@ class UserTaskStatusAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def tree_rows(self, root: uuid.UUID) -> Sequence[tuple[int, int]]:
         """Every record of the tree ``root`` as ``(pk, depth)``, in tree order, from one narrow query."""
         return tree_order(
-            UserTaskStatus.objects.filter(root_id=root).values_list("pk", "parent_id", "position")
+            UserTaskStatus.objects.filter(root__uuid=root).values_list("pk", "parent_id", "position")
         )
 
     def tree_view(self, request: HttpRequest, root: uuid.UUID) -> HttpResponse:
