@@ -104,13 +104,14 @@ def receive_within(channel: str, seconds: float) -> dict[str, Any]:
 def test_change_goes_to_the_tree_group_only_while_a_follower_holds_its_lease(settings: Any) -> None:
     settings.REALTIME_TASKS_BROADCAST_WINDOW = 0.0
     user = User.objects.create_user("ada")
-    record_canvas(chain(step.si(user_id=user.pk), step.si(user_id=user.pk)))
-    root = UserTaskStatus.objects.get(parent=None)
-    leaf = UserTaskStatus.objects.get(parent=root, position=0)
     layer = get_channel_layer()
     assert layer is not None
     owner, follower = async_to_sync(layer.new_channel)(), async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(user_group(user.pk), owner)
+    record_canvas(chain(step.si(user_id=user.pk), step.si(user_id=user.pk)))
+    assert receive_within(owner, 10)["sequences"] == [1]  # its creation
+    root = UserTaskStatus.objects.get(parent=None)
+    leaf = UserTaskStatus.objects.get(parent=root, position=0)
     async_to_sync(layer.group_add)(tree_group(root.uuid), follower)
 
     leaf.start()  # nobody holds a lease: sent to the owner's group only
