@@ -135,7 +135,12 @@ export class Connection {
   /** `client` shows another tree now: fetch it if the store lacks it. @param {Client} client */
   rootChanged(client) {
     const root = client.root;
-    if (!root) return;
+    if (!root) {
+      // Every tree now: the store may have followed named trees only.
+      if (this.state === "live") this.store.resync();
+      else if (this.#polling) this.#pollSoon();
+      return;
+    }
     if (this.state === "live" && !this.store.trees.get(root)?.loaded && !this.store.records.has(root)) {
       this.store.subscribe(root, Date.now());
     } else if (this.#polling) {

@@ -303,7 +303,7 @@ export class TaskProgressElement extends HTMLElement {
     return { status: response.status, body };
   }
 
-  /** The page's theme or language may have changed (called by the shared page observer). */
+  /** The page's theme or language may have changed: called by the shared page observer (not an API). */
   pageChanged() {
     setAttr(this, "theme", pageTheme(this));
     const lang = (this.closest("[lang]")?.getAttribute("lang") || document.documentElement.lang || navigator.language || "en").trim();
@@ -331,14 +331,18 @@ export class TaskProgressElement extends HTMLElement {
     this.#connection = null;
   }
 
-  /** @param {ConnectionState} state */
+  /** The connection's state changed: called by the shared connection (not an API). @param {ConnectionState} state */
   connectionChanged(state) {
     setAttr(this, "connection", state);
     setText(this.#status, this.#strings.connection[state]);
     if (this.#connection?.loggedOut) this.#schedule();
   }
 
-  /** What the shared store changed: this element keeps what concerns its trees. @param {Changes} changes */
+  /**
+   * What the shared store changed: this element keeps what concerns its trees. Called by the shared
+   * connection (not an API).
+   * @param {Changes} changes
+   */
   storeChanged(changes) {
     const strings = this.#strings;
     for (const { record, old, live } of changes.applied) {

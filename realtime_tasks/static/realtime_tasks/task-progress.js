@@ -546,7 +546,11 @@ var Connection = class _Connection {
   /** `client` shows another tree now: fetch it if the store lacks it. @param {Client} client */
   rootChanged(client) {
     const root = client.root;
-    if (!root) return;
+    if (!root) {
+      if (this.state === "live") this.store.resync();
+      else if (this.#polling) this.#pollSoon();
+      return;
+    }
     if (this.state === "live" && !this.store.trees.get(root)?.loaded && !this.store.records.has(root)) {
       this.store.subscribe(root, Date.now());
     } else if (this.#polling) {
@@ -1374,7 +1378,7 @@ var TaskProgressElement = class _TaskProgressElement extends HTMLElement {
     }
     return { status: response.status, body };
   }
-  /** The page's theme or language may have changed (called by the shared page observer). */
+  /** The page's theme or language may have changed: called by the shared page observer (not an API). */
   pageChanged() {
     setAttr(this, "theme", pageTheme(this));
     const lang = (this.closest("[lang]")?.getAttribute("lang") || document.documentElement.lang || navigator.language || "en").trim();
@@ -1398,13 +1402,17 @@ var TaskProgressElement = class _TaskProgressElement extends HTMLElement {
     this.#connection?.detach(this);
     this.#connection = null;
   }
-  /** @param {ConnectionState} state */
+  /** The connection's state changed: called by the shared connection (not an API). @param {ConnectionState} state */
   connectionChanged(state) {
     setAttr(this, "connection", state);
     setText(this.#status, this.#strings.connection[state]);
     if (this.#connection?.loggedOut) this.#schedule();
   }
-  /** What the shared store changed: this element keeps what concerns its trees. @param {Changes} changes */
+  /**
+   * What the shared store changed: this element keeps what concerns its trees. Called by the shared
+   * connection (not an API).
+   * @param {Changes} changes
+   */
   storeChanged(changes) {
     const strings = this.#strings;
     for (const { record, old, live } of changes.applied) {
