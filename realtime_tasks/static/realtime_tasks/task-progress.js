@@ -1111,42 +1111,7 @@ function adoptStyles(root) {
   root.prepend(style);
 }
 
-// frontend/task-progress-element.js
-var FRAME_BUDGET = 8;
-var SUMMARY_ORDER = ["succeeded", "running", "retrying", "failed", "canceled", "pending"];
-function h(tag, name) {
-  const el = document.createElement(tag);
-  el.className = name;
-  el.setAttribute("part", name);
-  return el;
-}
-function setAttr(el, name, value) {
-  if (el.getAttribute(name) !== value) el.setAttribute(name, value);
-}
-function setText(el, text) {
-  if (el.textContent !== text) el.textContent = text;
-}
-var FORMATS = /* @__PURE__ */ new Map();
-function formatsOf(lang) {
-  let formats = FORMATS.get(lang);
-  if (!formats) {
-    let locale = lang || void 0;
-    try {
-      new Intl.NumberFormat(locale);
-    } catch {
-      locale = void 0;
-    }
-    formats = {
-      lang,
-      numbers: new Intl.NumberFormat(locale),
-      tenths: new Intl.NumberFormat(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 }),
-      time: new Intl.DateTimeFormat(locale, { timeStyle: "medium" }),
-      dateTime: new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "medium" })
-    };
-    FORMATS.set(lang, formats);
-  }
-  return formats;
-}
+// frontend/theme.js
 var watching = /* @__PURE__ */ new Set();
 var pageObserver = null;
 var darkQuery = null;
@@ -1186,6 +1151,43 @@ function pageTheme(el) {
   if (!dark) return "light";
   if (!words.includes("light")) return "dark";
   return globalThis.matchMedia?.("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+}
+
+// frontend/task-progress-element.js
+var FRAME_BUDGET = 8;
+var SUMMARY_ORDER = ["succeeded", "running", "retrying", "failed", "canceled", "pending"];
+function h(tag, name) {
+  const el = document.createElement(tag);
+  el.className = name;
+  el.setAttribute("part", name);
+  return el;
+}
+function setAttr(el, name, value) {
+  if (el.getAttribute(name) !== value) el.setAttribute(name, value);
+}
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+var FORMATS = /* @__PURE__ */ new Map();
+function formatsOf(lang) {
+  let formats = FORMATS.get(lang);
+  if (!formats) {
+    let locale = lang || void 0;
+    try {
+      new Intl.NumberFormat(locale);
+    } catch {
+      locale = void 0;
+    }
+    formats = {
+      lang,
+      numbers: new Intl.NumberFormat(locale),
+      tenths: new Intl.NumberFormat(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 }),
+      time: new Intl.DateTimeFormat(locale, { timeStyle: "medium" }),
+      dateTime: new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "medium" })
+    };
+    FORMATS.set(lang, formats);
+  }
+  return formats;
 }
 var TaskProgressElement = class _TaskProgressElement extends HTMLElement {
   /** The word tables by language; add one to translate the element (`fr` ships with it). */
