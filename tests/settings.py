@@ -43,6 +43,9 @@ CELERY_TASK_DEFAULT_QUEUE = (
     os.environ.get("REALTIME_TASKS_TEST_QUEUE") or f"realtime-tasks-tests-{os.getpid()}"
 )
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker started by a test may hold its events longer (tests/test_reconcile.py).
+REALTIME_TASKS_WRITE_WINDOW = float(os.environ.get("REALTIME_TASKS_TEST_WRITE_WINDOW", "0.05"))
+REALTIME_TASKS_RECONCILE_GRACE = float(os.environ.get("REALTIME_TASKS_TEST_RECONCILE_GRACE", "10"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # The run's own key prefix, so that two runs never hear each other. A fault test may move the channel layer
