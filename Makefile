@@ -26,9 +26,10 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-# The documentation site, to docs/_build/html; any warning fails it.
+# The documentation site, to docs/_build/html; any warning fails it. -E: read every page again, since an
+# incremental build does not repeat the warnings of pages it does not rebuild.
 docs: $(VENV)/.installed
-	$(VENV)/bin/python -m sphinx -W --keep-going -n -q -b html docs docs/_build/html
+	$(VENV)/bin/python -m sphinx -E -W --keep-going -n -q -b html docs docs/_build/html
 
 # The benchmarks of bench/README.md (about 15 minutes; they flush Redis db 8 and recreate bench_* databases).
 bench: $(VENV)/.installed
