@@ -100,7 +100,7 @@ def wait_until_shown_equals_database(page: Page, root: str, selector: str = "tas
 
 def test_nested_canvas_started_from_the_page_ends_as_in_the_database(page: Page) -> None:
     page.click("text=A chain of chords of groups")
-    page.wait_for_url("**/")
+    page.wait_for_selector('p[data-started]:text-is("Started: A chain of chords of groups.")')
     root = newest_root(page)
     page.wait_for_selector(f'task-progress li.node[data-uuid="{root}"]')
     wait_until_shown_equals_database(page, root)
@@ -109,7 +109,7 @@ def test_nested_canvas_started_from_the_page_ends_as_in_the_database(page: Page)
 
 def test_failed_task_shows_its_error_as_text(page: Page) -> None:
     page.click("text=A failing task")
-    page.wait_for_url("**/")
+    page.wait_for_selector('p[data-started]:text-is("Started: A failing task.")')
     root = newest_root(page)
     wait_until_shown_equals_database(page, root)
     node = page.locator(f'task-progress li.node[data-uuid="{root}"]')
@@ -123,7 +123,7 @@ def test_failed_task_shows_its_error_as_text(page: Page) -> None:
 def test_page_has_no_accessibility_violations(page: Page) -> None:
     page.goto("/")
     page.click("text=A chord")
-    page.wait_for_url("**/")
+    page.wait_for_selector('p[data-started]:text-is("Started: A chord.")')
     wait_until_shown_equals_database(page, newest_root(page))
     results = Axe().run(page)
     violations = [
@@ -135,7 +135,7 @@ def test_page_has_no_accessibility_violations(page: Page) -> None:
 def test_admin_tree_page_is_live(page: Page) -> None:
     page.goto("/")
     page.click("text=One long task")
-    page.wait_for_url("**/")
+    page.wait_for_selector('p[data-started]:text-is("Started: One long task.")')
     root = newest_root(page)
     page.goto(f"/admin/realtime_tasks/usertaskstatus/{root}/tree/")
     page.wait_for_selector(f'task-progress li.node[data-uuid="{root}"]')

@@ -10,6 +10,7 @@
       const button = form.querySelector("button");
       const title = button.textContent.trim();
       button.setAttribute("aria-busy", "true");
+      said.textContent = `Starting ${title}…`;
       try {
         const response = await fetch(form.action, {
           method: "POST",
