@@ -19,6 +19,7 @@ from realtime_tasks.conf import conf
 from realtime_tasks.models import UserTaskStatus
 from realtime_tasks.serializers import serialize_trees
 from realtime_tasks.testing import root_of
+from tests import logrecords
 from tests.conftest import start_daphne, start_worker_process
 from tests.tasks import step
 
@@ -45,6 +46,7 @@ def user() -> User:
 
 @contextlib.contextmanager
 def open_socket(user: User, port: int) -> Iterator[ClientConnection]:
+    """A WebSocket of ``user`` on the daphne at ``port``, its snapshot read."""
     client = Client()
     client.force_login(user)
     cookie = f"sessionid={client.cookies['sessionid'].value}"
@@ -153,3 +155,74 @@ def test_idle_connection_stays_open_and_live(user: User, daphnes: list[int]) -> 
         root = root_of(group(step.si(user_id=user.pk), step.si(user_id=user.pk)).apply_async())
         view.follow(client, caught_up(view, root), timeout=60)
     assert view.tree(root) == in_database(root)
+
+
+class GapView(View):
+    """A client that follows the gap rule: a digest above what it has seen makes it fetch that tree."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sequences: dict[str, int] = {}
+        self.fetches = 0
+        self.digests = 0
+
+    def handle(self, client: ClientConnection, message: dict[str, Any]) -> None:
+        if message["type"] != "digest":
+            self.apply(message)
+        if message["type"] == "tree":
+            self.sequences[message["root"]] = max(self.sequences.get(message["root"], 0), message["sequence"])
+        elif message["type"] == "status":
+            self.sequences[message["root"]] = max(
+                self.sequences.get(message["root"], 0), *message["sequences"]
+            )
+        elif message["type"] == "digest":
+            self.digests += 1
+            for root, sequence in message["trees"].items():
+                if sequence > self.sequences.get(root, 0):
+                    self.fetches += 1
+                    client.send(json.dumps({"type": "subscribe", "root": root}))
+
+    def follow(self, client: ClientConnection, done: Callable[[], bool], timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while not done():
+            assert time.monotonic() < deadline, "the client did not catch up"
+            try:
+                self.handle(client, json.loads(client.recv(timeout=0.5)))
+            except TimeoutError:
+                continue
+
+
+def test_changes_a_worker_could_not_broadcast_reach_the_client_through_the_digest(
+    user: User, celery_worker: Any, settings: Any
+) -> None:
+    """A worker process whose channel layer is a Redis that is not there runs a task: every broadcast of it
+    fails (logged once). The client, on a daphne with a one-second keep-alive, notices through the digest,
+    fetches the tree, and ends with the database's state, on the same connection."""
+    queue = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-broken-layer"
+    records = ROOT / "test-artifacts" / "worker-broken-layer.jsonl"
+    records.unlink(missing_ok=True)
+    worker = start_worker_process(
+        "broken-layer",
+        concurrency=1,
+        queue=queue,
+        env={"REALTIME_TASKS_TEST_CHANNEL_LAYER_URL": "redis://127.0.0.1:9/0"},
+    )
+    server, port = start_daphne(env={"DJANGO_SETTINGS_MODULE": "tests.settings_live"})
+    try:
+        view = GapView()
+        with open_socket(user, port) as client:
+            result = step.apply_async(kwargs={"user_id": user.pk, "steps": 3}, queue=queue)
+            root = UserTaskStatus.objects.get(task_id=result.id)
+            view.follow(client, caught_up(view, root))
+        assert view.tree(root) == in_database(root)
+        assert view.fetches >= 1
+    finally:
+        for process in (worker, server):
+            process.terminate()
+            process.wait(timeout=30)
+    failures = [
+        r
+        for r in logrecords.read(records)
+        if r["logger"] == "realtime_tasks.broadcast" and r["level"] == "ERROR"
+    ]
+    assert len(failures) == 1
