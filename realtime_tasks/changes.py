@@ -140,7 +140,7 @@ class _Work:
         self.added: dict[uuid_module.UUID, dict[str, int]] = {}
         self.ended: list[UserTaskStatus] = []
         self.artifacts: list[Any] = []
-        self.to_revoke: list[str] = []
+        self.to_revoke: list[tuple[str, str]] = []
         self.mine: dict[uuid_module.UUID, list[UserTaskStatus]] = {}
 
     @property
@@ -275,7 +275,7 @@ class _Work:
             if node.is_terminal:
                 continue
             if event.revoke and not node.is_container and node.state in (states.PENDING, states.RETRYING):
-                self.to_revoke.append(node.task_id)
+                self.to_revoke.append((node.task_id, node.task_class))
             self.finish(node, states.CANCELED)
         for ancestor in reversed(self.lineage(record)[:-1]):
             if ancestor.is_terminal:
@@ -422,10 +422,13 @@ def _send(signal: Signal, about: Any, **kwargs: Any) -> None:
             logger.error("%r failed for %s", receiver, about, exc_info=result)
 
 
-def _revoke(task_ids: list[str]) -> None:
+def _revoke(tasks: list[tuple[str, str]]) -> None:
+    """Revoke the tasks (id, name) that Celery runs: not those of another queue (django.tasks)."""
     from celery import current_app
 
-    current_app.control.revoke(task_ids)
+    task_ids = [task_id for task_id, name in tasks if name in current_app.tasks]
+    if task_ids:
+        current_app.control.revoke(task_ids)
 
 
 def announce_created(records: list[UserTaskStatus]) -> None:
