@@ -485,7 +485,7 @@ async def test_connection_open_longer_than_group_expiry_still_receives_changes(
 ) -> None:
     layer_settings = settings.CHANNEL_LAYERS["default"]
     settings.CHANNEL_LAYERS = {
-        "default": {**layer_settings, "CONFIG": {**layer_settings["CONFIG"], "group_expiry": 2}}
+        "default": {**layer_settings, "CONFIG": {**layer_settings["CONFIG"], "group_expiry": 3}}
     }
     root = await make_tree(ada)
     communicator = await connect(ada)
@@ -496,7 +496,7 @@ async def test_connection_open_longer_than_group_expiry_still_receives_changes(
     assert layer is not None
     probe = await layer.new_channel()
     await layer.group_add(user_group(ada.pk), probe)
-    await nothing_but_digests(communicator, 5)
+    await nothing_but_digests(communicator, 7)
     await database_sync_to_async((await first_leaf(root)).start)()
     changed = await receive_other_than_digest(communicator)
     assert (changed["type"], changed["root"]) == ("status", str(root.uuid))
