@@ -432,14 +432,22 @@ def _revoke(tasks: list[tuple[str, str]]) -> None:
 
 
 def announce_created(records: list[UserTaskStatus]) -> None:
-    """Send the signals of new records (one published canvas, or one record) once the transaction commits."""
+    """Send the signals of new records (one published canvas, or one record) once the transaction commits.
+
+    A record added by hand to an existing tree advances that tree's sequence, like any change of it.
+    """
     if not records:
         return
-    using = router.db_for_write(type(records[0]))
-    work = _Work(type(records[0]), [], using)
-    for record in records:
-        work.rows[record.uuid] = record
+    model = type(records[0])
+    using = router.db_for_write(model)
+    work = _Work(model, [], using)
     trees: dict[uuid_module.UUID, list[Any]] = {}
     for record in records:
+        work.rows[record.uuid] = record
         trees.setdefault(record.root_id, []).append(record)
+    elsewhere = [root for root in trees if root not in work.rows]
+    if elsewhere:
+        roots = model._default_manager.using(using).filter(uuid__in=elsewhere)
+        roots.update(sequence=F("sequence") + 1)
+        work.rows.update((root.uuid, root) for root in roots)
     transaction.on_commit(partial(work.announce, records, trees), using=using)
