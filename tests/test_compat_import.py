@@ -7,6 +7,7 @@ django-user-tasks supports Django up to 5.2, so it is installed in .venv-dj52 on
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
@@ -219,3 +221,22 @@ def test_bad_arguments_are_explained(peer: Any) -> None:
 def test_without_django_user_tasks_tables_the_command_says_so() -> None:
     with pytest.raises(CommandError, match="No django-user-tasks table user_tasks_usertaskstatus"):
         run()
+
+
+def test_the_tables_are_read_after_user_tasks_left_installed_apps(peer: Any, ada: User) -> None:
+    old = make(peer, ada)
+    without = [app for app in settings.INSTALLED_APPS if app != "tests.compat_apps.UserTasksTablesConfig"]
+    with override_settings(INSTALLED_APPS=without):
+        assert not apps.is_installed("user_tasks")
+        run()
+    assert UserTaskStatus.objects.filter(task_id=old.task_id).exists()
+
+
+def test_an_artifact_file_found_in_neither_storage_stops_the_import(peer: Any, ada: User) -> None:
+    status = make(peer, ada)
+    peer.UserTaskArtifact.objects.create(status=status, file="user_tasks/2026/11/30/lost.csv")
+    with pytest.raises(
+        CommandError, match=re.escape("'user_tasks/2026/11/30/lost.csv' is in neither storage")
+    ):
+        run()
+    assert not UserTaskArtifact.objects.exists()
