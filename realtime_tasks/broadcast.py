@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -54,14 +54,6 @@ def user_group(user_id: Any) -> str:
 def tree_group(root: uuid.UUID | str) -> str:
     """The channel-layer group of the connections following a tree that is not their user's."""
     return f"realtime_tasks.tree.{uuid.UUID(str(root)).hex}"
-
-
-def follow(roots: list[str], seconds: float) -> None:
-    """Set the lease of the trees ``roots`` (uuids of roots): their changes go to their tree's group too,
-    for ``seconds`` from now."""
-    if roots:
-        until = timezone.now() + timedelta(seconds=seconds)
-        UserTaskStatus.objects.filter(parent=None, uuid__in=roots).update(followed_until=until)
 
 
 class OutageLog:

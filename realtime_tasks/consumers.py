@@ -19,18 +19,10 @@ from django.contrib import auth
 from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
-from .broadcast import OutageLog, broadcaster, follow, tree_group, user_group
+from .broadcast import OutageLog, broadcaster, tree_group, user_group
 from .conf import conf
 from .models import UserTaskStatus
-from .serializers import (
-    find_tree,
-    followed_sequences,
-    serialize_trees,
-    snapshot_messages,
-    tree_messages,
-    user_snapshot,
-    visible_roots,
-)
+from .serializers import followed_sequences, serialize_trees, snapshot_messages, tree_messages, user_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +139,7 @@ class TaskStatusConsumer(AsyncWebsocketConsumer):
             # the group, one committed before is in the tree.
             await self.channel_layer.group_add(tree_group(key), self.channel_name)
             self.foreign.add(key)
-            await database_sync_to_async(follow)([key], self.lease())
+            await database_sync_to_async(UserTaskStatus.objects.filter(pk=root.pk).follow)(self.lease())
         trees = await database_sync_to_async(serialize_trees)([root.uuid])
         if not trees:  # deleted meanwhile
             await self.send_not_found(key)
@@ -263,7 +255,9 @@ class TaskStatusConsumer(AsyncWebsocketConsumer):
             return None, []
         if not foreign:
             return user, []
-        visible = visible_roots(user).filter(uuid__in=foreign).values_list("uuid", flat=True)
+        visible = (
+            UserTaskStatus.objects.visible_to(user).filter(uuid__in=foreign).values_list("uuid", flat=True)
+        )
         return user, sorted(foreign - {str(key) for key in visible})
 
     def _current_user(self) -> Any:
@@ -277,8 +271,11 @@ class TaskStatusConsumer(AsyncWebsocketConsumer):
         store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)
         return auth.get_user(SimpleNamespace(session=store))  # type: ignore[arg-type]
 
+    def _find_root(self, root: str) -> UserTaskStatus | None:
+        return UserTaskStatus.objects.visible_to(self.user).find_root(root)
+
     def _renew(self, foreign: list[str], muted: list[str]) -> dict[str, int]:
-        follow(foreign, self.lease())
+        UserTaskStatus.objects.filter(uuid__in=foreign).follow(self.lease())
         return followed_sequences(self.user, foreign, muted)
 
     async def _leave(self, key: str) -> None:
@@ -295,7 +292,7 @@ class TaskStatusConsumer(AsyncWebsocketConsumer):
                 _("A %(type)s message needs a root: a tree's uuid.") % {"type": message["type"]},
             )
             return None
-        found = await database_sync_to_async(find_tree)(self.user, root)
+        found = await database_sync_to_async(self._find_root)(root)
         if found is None:
             await self.send_not_found(root)
         return found

@@ -157,25 +157,9 @@ def snapshot_messages(trees: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"type": "snapshot", "trees": listed}, *following]
 
 
-def visible_roots(user: Any) -> QuerySet[UserTaskStatus]:
-    """The trees that ``user`` may see (the model's one rule for it)."""
-    return UserTaskStatus.objects.visible_to(user)
-
-
-def snapshot_roots(user: Any) -> QuerySet[UserTaskStatus]:
-    """The user's trees that a connection follows from the start: those still running, and the most
-    recent finished ones (``REALTIME_TASKS_SNAPSHOT_RECENT``)."""
-    mine = UserTaskStatus.objects.filter(parent=None, user_id=user.pk)
-    recent = mine.filter(state__in=UserTaskStatus.TERMINAL_STATES).order_by("-created")
-    return mine.filter(
-        ~Q(state__in=UserTaskStatus.TERMINAL_STATES)
-        | Q(uuid__in=recent.values("uuid")[: conf.SNAPSHOT_RECENT])
-    )
-
-
 def user_snapshot(user: Any) -> list[dict[str, Any]]:
     """The user's trees still running, newest first, then the most recent finished ones."""
-    roots = snapshot_roots(user).order_by("-created").values_list("uuid", "state")
+    roots = UserTaskStatus.objects.snapshot_roots(user).order_by("-created").values_list("uuid", "state")
     running = [root for root, state in roots if state not in UserTaskStatus.TERMINAL_STATES]
     finished = [root for root, state in roots if state in UserTaskStatus.TERMINAL_STATES]
     return serialize_trees(running + finished)
@@ -184,17 +168,6 @@ def user_snapshot(user: Any) -> list[dict[str, Any]]:
 def followed_sequences(user: Any, foreign: Iterable[str], muted: Iterable[str]) -> dict[str, int]:
     """The current sequence of every tree a connection follows: the user's snapshot trees (less those it
     unsubscribed from) and the foreign trees it subscribed to. One query."""
-    roots = snapshot_roots(user).exclude(uuid__in=list(muted))
-    followed = UserTaskStatus.objects.filter(parent=None).filter(
-        Q(pk__in=roots.values("pk")) | Q(uuid__in=list(foreign))
-    )
+    roots = UserTaskStatus.objects.snapshot_roots(user).exclude(uuid__in=list(muted))
+    followed = UserTaskStatus.objects.roots().filter(Q(pk__in=roots.values("pk")) | Q(uuid__in=list(foreign)))
     return {str(root): sequence for root, sequence in followed.values_list("uuid", "sequence")}
-
-
-def find_tree(user: Any, root: str) -> UserTaskStatus | None:
-    """The root record ``root`` (a uuid) if ``user`` may see it; None whether it is missing or not theirs."""
-    try:
-        key = uuid.UUID(str(root))
-    except ValueError:
-        return None
-    return visible_roots(user).filter(Q(uuid=key)).first()

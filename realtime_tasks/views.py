@@ -11,7 +11,9 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from .serializers import find_tree, serialize_trees, user_snapshot
+from .managers import granted
+from .models import UserTaskStatus
+from .serializers import serialize_trees, user_snapshot
 
 
 def _not_authenticated() -> JsonResponse:
@@ -68,7 +70,7 @@ def trees(request: HttpRequest) -> JsonResponse:
 def tree(request: HttpRequest, root: str) -> JsonResponse:
     if not request.user.is_authenticated:
         return _not_authenticated()
-    found = find_tree(request.user, root)
+    found = UserTaskStatus.objects.visible_to(request.user).find_root(root)
     if found is None:
         return _not_found(root)
     [data] = serialize_trees([found.uuid])
@@ -80,9 +82,9 @@ def cancel(request: HttpRequest, root: str) -> JsonResponse:
     """Cancel a tree: its owner may, and staff with the cancel permission."""
     if not request.user.is_authenticated:
         return _not_authenticated()
-    found = find_tree(request.user, root)
+    found = UserTaskStatus.objects.visible_to(request.user).find_root(root)
     allowed = found is not None and (
-        found.user_id == request.user.pk or request.user.has_perm("realtime_tasks.cancel_usertaskstatus")
+        found.user_id == request.user.pk or granted(request.user, "cancel_usertaskstatus")
     )
     if found is None or not allowed:
         return _not_found(root)

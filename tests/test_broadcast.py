@@ -16,7 +16,7 @@ from celery import chain, group
 from channels.layers import get_channel_layer
 from django.contrib.auth.models import User
 
-from realtime_tasks.broadcast import Broadcaster, follow, tree_group, user_group
+from realtime_tasks.broadcast import Broadcaster, tree_group, user_group
 from realtime_tasks.canvas import record_canvas
 from realtime_tasks.models import UserTaskStatus
 from tests.conftest import PrivateRedis
@@ -116,7 +116,7 @@ def test_change_goes_to_the_tree_group_only_while_a_follower_holds_its_lease(set
 
     leaf.start()  # nobody holds a lease: sent to the owner's group only
     started = receive_within(owner, 10)
-    follow([str(root.uuid)], 30)
+    UserTaskStatus.objects.filter(pk=root.pk).follow(30)
     leaf.succeed()  # a lease is held: sent to both
     succeeded = receive_within(owner, 10)
     # A channel receives in order: had the start gone to the tree's group, it would come first.
