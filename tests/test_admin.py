@@ -56,7 +56,7 @@ class Rows(HTMLParser):
             self.cell = None
         if tag == "a" and self.open_links:
             href, text = self.open_links.pop()
-            if self.rows:
+            if self.rows and self.in_body:
                 self.rows[-1]["links"].append((href, text.strip()))
 
     def handle_data(self, data: str) -> None:
