@@ -60,7 +60,9 @@ class Command(BaseCommand):
                 self.cancel_unfinished()
 
     def cancel_unfinished(self) -> None:
-        unfinished = UserTaskStatus.objects.filter(parent=None).exclude(state__in=UserTaskStatus.TERMINAL_STATES)
+        unfinished = UserTaskStatus.objects.filter(parent=None).exclude(
+            state__in=UserTaskStatus.TERMINAL_STATES
+        )
         for root in unfinished:
             root.cancel()
 
