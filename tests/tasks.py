@@ -61,6 +61,23 @@ class Step(UserTask):
 step = app.register_task(Step())
 
 
+class WriterConnection(UserTask):
+    """Reports progress, then answers the database backend of its process's writer (PostgreSQL)."""
+
+    name = "tests.writer_connection"
+
+    def run(self, user_id: int) -> int:
+        from django.db import connection
+
+        from realtime_tasks.batching import writer
+
+        self.status.increment_completed_steps()
+        return int(writer.call(lambda: connection.connection.info.backend_pid))
+
+
+writer_connection = app.register_task(WriterConnection())
+
+
 @app.task(name="tests.plain")
 def plain(*previous: Any, fail: str = "", **kwargs: Any) -> str:
     """A task without a status record."""

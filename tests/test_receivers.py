@@ -12,12 +12,12 @@ import redis
 from celery import chain, chord, group
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 
 from realtime_tasks.models import UserTaskStatus
 from realtime_tasks.testing import root_of, wait_for_tree
 from tests.conftest import start_worker_process
-from tests.tasks import STOPPED_KEY, plain, step
+from tests.tasks import STOPPED_KEY, plain, step, writer_connection
 
 pytestmark = [pytest.mark.services, pytest.mark.core, pytest.mark.django_db(transaction=True)]
 
@@ -181,11 +181,21 @@ def test_nested_failure_fails_every_level_and_cancels_what_never_runs(user: User
     assert all(errors(record) == ["x"] for record in UserTaskStatus.objects.filter(state="Failed"))
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="reads PostgreSQL backend ids")
+def test_tracking_opens_no_database_connection_per_task(user: User, celery_worker: Any) -> None:
+    """Celery's fix-up closes the task thread's connections around every task; the writer's is its own."""
+    backends = group(writer_connection.si(user_id=user.pk) for _ in range(16)).apply_async().get(timeout=60)
+    assert len(set(backends)) <= 4  # one per worker process (concurrency 4), not one per task
+
+
 def test_retry_counts_attempts_and_succeeds(user: User, celery_worker: Any) -> None:
-    canvas = chain(step.si(user_id=user.pk, retry=2), step.si(user_id=user.pk))
+    canvas = chain(step.si(user_id=user.pk, steps=3, retry=2), step.si(user_id=user.pk))
     root = wait_for_tree(root_of(canvas.apply_async()))
     assert states(root) == [("chain", "Succeeded"), ("step", "Succeeded"), ("step", "Succeeded")]
-    assert UserTaskStatus.objects.get(position=0, parent=root).attempts == 3
+    retried = UserTaskStatus.objects.get(position=0, parent=root)
+    # Each attempt starts its steps again: 3 attempts of 3 steps count 3, never 9 of 3.
+    assert (retried.attempts, retried.completed_steps, retried.total_steps) == (3, 3, 3)
+    assert (root.completed_steps, root.total_steps) == (4, 4)
 
 
 def test_killed_worker_process_fails_task_never_in_progress(user: User, celery_worker: Any) -> None:
