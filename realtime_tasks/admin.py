@@ -24,6 +24,7 @@ from django.utils.safestring import SafeString
 from django.utils.timezone import make_aware
 from django.utils.translation import gettext, gettext_lazy
 
+from .managers import granted
 from .models import UserTaskArtifact, UserTaskStatus
 
 # What a record is called where it has no name, as the <task-progress> element calls it.
@@ -98,6 +99,30 @@ class PurgeForm(forms.Form):
     before = forms.DateField(help_text=gettext_lazy("Delete the finished trees created before this day."))
 
 
+class GrantedPermissionsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Every permission is read from what the user was granted (``managers.granted``): an object
+    permission backend that answers ``has_perm()`` without an object for everyone (django-user-tasks'
+    rules) must not open every user's records here."""
+
+    def _granted(self, request: HttpRequest, action: str) -> bool:
+        return granted(request.user, f"{action}_{self.opts.model_name}")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._granted(request, "view")
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self._granted(request, "view")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self._granted(request, "delete")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False  # records follow their tasks; nobody edits them
+
+
 class TreeChangeList(ChangeList):
     # The row's link (Django's own, on the first column) opens the tree page.
     def url_for_result(self, result: Model) -> str:
@@ -105,7 +130,7 @@ class TreeChangeList(ChangeList):
 
 
 @admin.register(UserTaskStatus)
-class UserTaskStatusAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class UserTaskStatusAdmin(GrantedPermissionsAdmin):
     # django-user-tasks' list shows created, uuid, state, user and name; the tree's name comes first here
     # as the row's link.
     list_display = ("tree", "kind", "state_display", "progress", "user", "created", "finished", "uuid")
@@ -138,14 +163,8 @@ class UserTaskStatusAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             return super().get_search_results(request, queryset, search_term)
         return queryset.filter(Q(uuid=key) | Q(task_id=term)), False
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: UserTaskStatus | None = None) -> bool:
-        return False  # records follow their tasks; nobody edits them
-
     def has_cancel_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("realtime_tasks.cancel_usertaskstatus")
+        return self._granted(request, "cancel")
 
     @admin.display(description=gettext_lazy("tree"), ordering="name")
     def tree(self, record: UserTaskStatus) -> str:
@@ -258,7 +277,7 @@ class UserTaskStatusAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(UserTaskArtifact)
-class UserTaskArtifactAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class UserTaskArtifactAdmin(GrantedPermissionsAdmin):
     # As django-user-tasks' artifact admin, with the record's tree a link away.
     list_display = ("created", "uuid", "status", "name", "text", "tree")
     list_filter = ("name",)
