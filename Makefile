@@ -5,7 +5,7 @@ VENV      := .venv
 VENV_DJ52 := .venv-dj52
 VENV_DJ60 := .venv-dj60
 
-.PHONY: demo test load lint docs bench clean
+.PHONY: demo test load lint docs bench clean screenshots
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/python example_project/manage.py demo
@@ -20,6 +20,10 @@ load: $(VENV)/.installed
 # 10,000 generated frames to the consumer and 10,000 requests to each JSON API; reports the counts (a few minutes).
 fuzz: $(VENV)/.installed
 	bash -c 'source scripts/services.sh && $(VENV)/bin/python -m tests.fuzz $(FUZZ_ARGS)'
+
+# The README's screenshots (docs/screenshot-*.png), taken in Chromium by the test suite.
+screenshots: $(VENV)/.installed
+	bash -c 'source scripts/services.sh && REALTIME_TASKS_UPDATE_SCREENSHOTS=1 $(VENV)/bin/python -m pytest tests/test_browser_admin_demo.py -k screenshots'
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
