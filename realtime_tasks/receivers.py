@@ -122,10 +122,14 @@ def _record_event(task: UserTaskMixin, task_id: str | None, kind: Kind, value: A
             status._change(kind, value, at_once=True)
         return
     cached = getattr(request, "realtime_tasks_status", None)
+    if cached is not None and cached.task_id == task_id:
+        writer.submit(Event.of(cached, kind, value))  # its path is known: the batch need not look it up
+        return
+    # A task that never read its record: named by task id, created when its publisher did not.
     create = None
     if kind is Kind.START:
         create = functools.partial(task.find_or_record, task_id, request.args, request.kwargs)
-    writer.submit(Event(kind, value, task_id=task_id, record=cached, create=create))
+    writer.submit(Event(kind, value, task_id=task_id, create=create))
 
 
 def _fail_untracked(task: Task[Any, Any], message: str) -> None:
