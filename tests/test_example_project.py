@@ -115,7 +115,7 @@ def test_readme_names_the_buttons_of_the_demo_page(demo_server: str) -> None:
     quick_start = (ROOT / "README.md").read_text().split("## Quick start")[1].split("\n## ")[0]
     paragraph = " ".join(quick_start.split("Its page has a button")[1].split("\n\n")[0].split())
     quoted = [name for name in re.findall(r'"([^"]+)"', paragraph) if name != "Prepare report for demo"]
-    assert len(labels) == 9
+    assert len(labels) == 10
     assert quoted == labels
 
 
@@ -188,3 +188,40 @@ def test_ctrl_c_cancels_the_running_tasks_and_stops_at_once(tmp_path: Path) -> N
             "SELECT state FROM realtime_tasks_usertaskstatus WHERE parent_id IS NULL"
         ).fetchall()
     assert sorted(states) == [("Canceled",), ("Canceled",)]
+
+
+def test_django_tasks_task_started_from_the_demo_page_completes_live(demo_server: str) -> None:
+    """The "A django.tasks task" button: enqueued through the TrackingBackend, run by django-tasks-db's worker
+    inside the demo's process, its record's steps seen live to the end."""
+    browser = Browser(f"http://{demo_server}").log_in()
+    assert "/start/djtask/" in browser.get("/").read().decode()
+    headers = {"Origin": f"http://{demo_server}", "Cookie": f"sessionid={browser.cookie('sessionid')}"}
+    with connect(f"ws://{demo_server}/ws/tasks/", additional_headers=headers) as client:
+        assert json.loads(client.recv(timeout=10))["type"] == "snapshot"
+        answer = browser.post("/start/djtask/", Accept="application/json")
+        assert (answer.status, json.load(answer)) == (202, {"started": "djtask"})
+        seen: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 60
+        while not (seen and seen[-1]["state"] in TERMINAL):
+            assert time.monotonic() < deadline, "the django.tasks task did not finish live"
+            try:
+                message = json.loads(client.recv(timeout=1))
+            except TimeoutError:
+                continue
+            seen += [
+                record
+                for record in message.get("records", [])
+                if record["name"] == "Tidy up with django.tasks"
+                and (not seen or record["version"] > seen[-1]["version"])
+            ]
+    last = seen[-1]
+    assert (last["parent"], last["state"], last["completed_steps"], last["total_steps"]) == (
+        None,
+        "Succeeded",
+        5,
+        5,
+    )
+    # Its bar moved while it ran, and the JSON API tells the same.
+    assert any(record["state"] == "In Progress" and 0 < record["completed_steps"] < 5 for record in seen)
+    tree = json.load(browser.get(f"/tasks/trees/{last['uuid']}/"))
+    assert [(record["uuid"], record["state"]) for record in tree["records"]] == [(last["uuid"], "Succeeded")]

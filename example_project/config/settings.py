@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import django
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 SECRET_KEY = os.environ.get("SECRET_KEY", "demo-only-not-secret")
@@ -84,3 +85,12 @@ CHANNEL_LAYERS = {
         else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
     )
 }
+
+if django.VERSION >= (6, 0):
+    # Django's own tasks framework: every task enqueued through "default" gets a status record, then goes to
+    # django-tasks-db's database backend, whose worker `manage.py demo` runs beside the Celery ones.
+    INSTALLED_APPS.append("django_tasks_db")
+    TASKS = {
+        "default": {"BACKEND": "realtime_tasks.djtasks.TrackingBackend", "OPTIONS": {"WRAPS": "database"}},
+        "database": {"BACKEND": "django_tasks_db.DatabaseBackend"},
+    }

@@ -1,4 +1,4 @@
-"""The canvases the demo page starts, one per button."""
+"""The canvases the demo page starts, one per button, and its task of Django's own tasks framework."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import chain, chord, group
+from django.apps import apps
 
 from .tasks import work
 
@@ -43,11 +44,28 @@ def _canvases(user_id: int) -> dict[str, tuple[str, Callable[[], Any]]]:
     }
 
 
+def _django_tasks(user_id: int) -> dict[str, tuple[str, Callable[[], Any]]]:
+    """The ``django.tasks`` task, enqueued through the TrackingBackend of ``TASKS`` (Django 6.0+)."""
+    if not apps.is_installed("django_tasks_db"):
+        return {}
+    from .djtasks import tidy_up
+
+    return {
+        "djtask": (
+            "A django.tasks task",
+            lambda: tidy_up.enqueue(user_id=user_id, user_task_name="Tidy up with django.tasks"),
+        )
+    }
+
+
 def titles(user_id: int) -> dict[str, str]:
-    return {key: title for key, (title, _) in _canvases(user_id).items()}
+    return {key: title for key, (title, _) in {**_canvases(user_id), **_django_tasks(user_id)}.items()}
 
 
 def start(name: str, user_id: int) -> Any:
-    """Publish the canvas ``name`` for the user; KeyError for an unknown name."""
-    _, build = _canvases(user_id)[name]
-    return build().apply_async()
+    """Publish the canvas ``name`` for the user, or enqueue the django.tasks task; KeyError for an unknown
+    name."""
+    canvases = _canvases(user_id)
+    if name in canvases:
+        return canvases[name][1]().apply_async()
+    return _django_tasks(user_id)[name][1]()

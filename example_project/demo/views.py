@@ -16,11 +16,12 @@ def page(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def start(request: HttpRequest, canvas: str) -> HttpResponse:
-    """Start a canvas: the page's script asks for JSON and stays; a plain form post goes back to the page."""
+    """Start a canvas or the django.tasks task: the page's script asks for JSON and stays; a plain form post
+    goes back to the page."""
     try:
         canvases.start(canvas, request.user.pk)
     except KeyError:
-        raise Http404(f"No demo canvas {canvas!r}") from None
+        raise Http404(f"No demo canvas or task {canvas!r}") from None
     if "application/json" in request.headers.get("Accept", ""):
         return JsonResponse({"started": canvas}, status=202)
     return redirect("demo")

@@ -1,16 +1,20 @@
-"""Serve the demo: daphne, and Celery workers beside it.
+"""Serve the demo: daphne, and Celery workers beside it, with django-tasks-db's worker for the django.tasks
+task (Django 6.0+).
 
-Embedded (no REDIS_URL): SQLite, an in-memory broker and channel layer, and a worker of 4 threads in this
-process, so nothing needs installing. With REDIS_URL (and DATABASE_URL), the production layout: Redis as
-broker, result backend and channel layer, and workers started as separate ``celery worker`` processes.
+Embedded (no REDIS_URL): SQLite, an in-memory broker and channel layer, a Celery worker of 4 threads and the
+database backend's worker in a thread, all in this process, so nothing needs installing. With REDIS_URL (and
+DATABASE_URL), the production layout: Redis as broker, result backend and channel layer, and workers started
+as separate ``celery worker`` and ``manage.py db_worker`` processes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,14 +22,18 @@ from typing import Any
 from celery.contrib.testing.worker import start_worker
 from config.celery import app
 from daphne.server import Server
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import connections
 
 from realtime_tasks.models import UserTaskStatus
 
 PROJECT = Path(__file__).resolve().parents[3]
+# How often django-tasks-db's worker looks for a task when it has none.
+DB_WORKER_INTERVAL = 0.2
 
 
 class Command(BaseCommand):
@@ -68,13 +76,17 @@ class Command(BaseCommand):
 
     @contextlib.contextmanager
     def workers(self, embedded: bool) -> Iterator[None]:
+        django_tasks = apps.is_installed("django_tasks_db")
         if embedded:
-            with start_worker(
-                app, pool="threads", concurrency=4, perform_ping_check=False, loglevel="CRITICAL"
+            with (
+                start_worker(
+                    app, pool="threads", concurrency=4, perform_ping_check=False, loglevel="CRITICAL"
+                ),
+                self.db_worker_thread() if django_tasks else contextlib.nullcontext(),
             ):
                 yield
             return
-        command = [
+        celery = [
             sys.executable,
             "-m",
             "celery",
@@ -86,10 +98,11 @@ class Command(BaseCommand):
             "-l",
             "warning",
         ]
-        workers = [
-            subprocess.Popen([*command, "-n", f"demo{n}@%h"], cwd=PROJECT, env=os.environ.copy())
-            for n in (1, 2)
-        ]
+        commands = [[*celery, "-n", f"demo{n}@%h"] for n in (1, 2)]
+        if django_tasks:
+            options = ["--backend", "database", "--interval", str(DB_WORKER_INTERVAL), "--no-reload"]
+            commands.append([sys.executable, "manage.py", "db_worker", *options, "--no-startup-delay"])
+        workers = [subprocess.Popen(command, cwd=PROJECT, env=os.environ.copy()) for command in commands]
         try:
             yield
         finally:
@@ -97,3 +110,38 @@ class Command(BaseCommand):
                 worker.terminate()
             for worker in workers:
                 worker.wait(timeout=30)
+
+    @contextlib.contextmanager
+    def db_worker_thread(self) -> Iterator[None]:
+        """django-tasks-db's worker in a thread of this process: its ``db_worker`` command would take over the
+        signals, which only the main thread may, so its ``Worker`` runs here, stopped by clearing ``running``
+        (a task still running was canceled first: it stops at its next step)."""
+        from django_tasks_db.management.commands.db_worker import Worker
+
+        # Quiet as the embedded Celery worker: no line per task, nor a traceback per task canceled by Ctrl-C.
+        for name in ("django.tasks", "django_tasks_db"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+        worker = Worker(
+            queue_names=["default"],
+            excluded_queue_names=[],
+            interval=DB_WORKER_INTERVAL,
+            batch=False,
+            backend_name="database",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id="demo",
+        )
+
+        def run() -> None:
+            try:
+                worker.run()
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=run, name="db_worker", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            worker.running = False
+            thread.join(timeout=30)
