@@ -1,4 +1,4 @@
-"""``python -m bench overhead|latency|flood|fanout|size|all [--quick]``: see bench/README.md."""
+"""``python -m bench overhead|latency|flood|fanout|size|fleet|all [--quick]``: see bench/README.md."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import argparse
 import json
 import os
 import platform
+import signal
 import subprocess
+import sys
 import time
 from datetime import date
 
@@ -35,8 +37,12 @@ def main() -> None:
         "--reps", type=int, help="repetitions instead of the defaults (overhead 3, flood 2, ...)"
     )
     args = parser.parse_args()
+    # Stopped by a signal (a timeout, say), stop the processes started too: the session's exit does that.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     names = list(benchmarks.BENCHMARKS) if args.name == "all" else [args.name]
-    keys = [key for key in ("plain", "rt", "ut") if any(key in benchmarks.CONTENDERS[n] for n in names)]
+    keys = [
+        key for key in ("plain", "rt", "old", "ut") if any(key in benchmarks.CONTENDERS[n] for n in names)
+    ]
     contenders = runner.contenders(keys, install=not args.quick)
     started = time.monotonic()
     with runner.Session(contenders) as session:

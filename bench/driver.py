@@ -1,5 +1,6 @@
 """One contender's publisher and client, run in the contender's own virtualenv by the benchmark:
-``python -m bench.driver plain|rt|ut``.
+``python -m bench.driver plain|rt|old|ut`` (``old``: the realtime driver, run with the old write path's
+package first on PYTHONPATH).
 
 It reads one JSON command a line (``{"cmd": "overhead", ...}``) and answers each with one line
 ``RESULT {...}``. Times are ``time.time()`` of this machine, compared with those the workers report.
@@ -229,7 +230,7 @@ class Realtime(Plain):
             canvas = group(self.work.si(user_id=owner.pk) for _ in range(n))
             [build] = timed(lambda: record_canvas(canvas), 1)  # noqa: B023
             root = self.Status.objects.get(user=owner, parent=None)
-            leaf = self.Status.objects.filter(parent_id=root.uuid).first()
+            leaf = self.Status.objects.filter(parent=root).first()
             with CaptureQueriesContext(connection) as queries:
                 leaf.increment_completed_steps()
             url = f"/admin/realtime_tasks/usertaskstatus/{root.uuid}/tree/"
@@ -253,6 +254,18 @@ class Realtime(Plain):
                 }
             )
         return rows
+
+    def fleet_tree(self, leaves: int) -> dict[str, Any]:
+        """Record a group of ``leaves`` tasks for ``bench fleet``."""
+        from bench import fleet
+
+        return fleet.tree(self.work, leaves)
+
+    def fleet_run(self, root: str, processes: int, batched: bool, timeout: float) -> dict[str, Any]:
+        """Apply the tree's leaf events from ``processes`` processes (bench/fleet.py)."""
+        from bench import fleet
+
+        return fleet.run(root, processes, batched, timeout)
 
     def fanout(self, clients: int, rate: float, seconds: float, timeout: float) -> dict[str, Any]:
         """``clients`` users each with a WebSocket on the one daphne and a record of their own; workers step
@@ -343,13 +356,19 @@ def versions(driver: Plain) -> dict[str, Any]:
     for package in ("celery", "django", *tracker):
         with contextlib.suppress(PackageNotFoundError):
             found[package] = version(package)
+    if isinstance(driver, Realtime):
+        # Which package this contender runs: the old write path's copy or the repository's.
+        import realtime_tasks
+
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        found["realtime_tasks"] = os.path.relpath(realtime_tasks.__file__ or "?", root)
     return found
 
 
 def main() -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    driver = {"plain": Plain, "rt": Realtime, "ut": UserTasks}[sys.argv[1]]()
+    driver = {"plain": Plain, "rt": Realtime, "old": Realtime, "ut": UserTasks}[sys.argv[1]]()
     print("RESULT " + json.dumps(versions(driver)), flush=True)
     for line in sys.stdin:
         command = json.loads(line)

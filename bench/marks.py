@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import redis
-from celery.signals import task_postrun, worker_ready
+from celery.signals import task_postrun, worker_init, worker_ready
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 _client: redis.Redis | None = None
@@ -37,9 +39,78 @@ def connect(name: str) -> None:
 
     def ready(**_: Any) -> None:
         client().set(f"bench:ready:{name}", 1)
+        # Which tracker package the worker runs (the old contender's copy or the repository's), for its log.
+        tracker = sys.modules.get("realtime_tasks") or sys.modules.get("user_tasks")
+        print(f"{name} worker ready, tracker from {getattr(tracker, '__file__', None)}", file=sys.stderr)
 
     task_postrun.connect(finished, weak=False, dispatch_uid="bench.finished")
     worker_ready.connect(ready, weak=False, dispatch_uid="bench.ready")
+
+
+# What this worker process's tracker did to the database: connections opened, statements run, transactions
+# (atomic blocks committed, and statements run outside one, each its own transaction).
+COUNTS = {"connections": 0, "queries": 0, "transactions": 0}
+_reporting = 0
+
+
+def count_database_work(name: str) -> None:
+    """Count COUNTS in every thread of a worker's processes (not in the driver, which imports the same app),
+    and keep them in Redis as the hash ``bench:counts:<name>`` (one field per process, written at most every
+    0.2 s): one call per statement, no Redis round trip on the way."""
+    from django.db.backends.signals import connection_created
+
+    def created(connection: Any, **_: Any) -> None:
+        COUNTS["connections"] += 1
+        if getattr(connection, "bench_counted", False):
+            return
+        connection.bench_counted = True
+        connection.execute_wrappers.append(_count_statement)
+        commit = connection.commit
+
+        def counted_commit() -> None:
+            COUNTS["transactions"] += 1
+            commit()
+
+        connection.commit = counted_commit
+        _report(name)
+
+    def worker(**_: Any) -> None:
+        connection_created.connect(created, weak=False, dispatch_uid="bench.count")
+
+    worker_init.connect(worker, weak=False, dispatch_uid="bench.count")
+
+
+def _count_statement(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+    COUNTS["queries"] += 1
+    if not context["connection"].in_atomic_block:
+        COUNTS["transactions"] += 1
+    return execute(sql, params, many, context)
+
+
+def _report(name: str) -> None:
+    global _reporting
+    if _reporting == os.getpid():
+        return
+    _reporting = os.getpid()  # a forked process inherits the flag but not the thread
+
+    def run() -> None:
+        sent: dict[str, int] = {}
+        while True:
+            if sent != COUNTS:
+                sent = dict(COUNTS)
+                client().hset(f"bench:counts:{name}", str(os.getpid()), json.dumps(sent))
+            time.sleep(0.2)
+
+    threading.Thread(target=run, name="bench-counts", daemon=True).start()
+
+
+def counts(name: str) -> dict[str, int]:
+    """COUNTS summed over the worker processes of contender ``name``."""
+    total = {key: 0 for key in COUNTS}
+    for value in client().hgetall(f"bench:counts:{name}").values():
+        for key, n in json.loads(value).items():
+            total[key] += n
+    return total
 
 
 def run_steps(step: Callable[[], Any], steps: int, interval: float, run: str, report: bool) -> None:

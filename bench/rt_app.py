@@ -1,4 +1,5 @@
-"""The django-realtime-tasks contender: its Celery app and tasks (settings ``bench.settings``)."""
+"""The django-realtime-tasks contenders' Celery app and tasks (settings ``bench.settings``): today's package,
+or the old write path's (``BENCH_CONTENDER=old``, its package first on PYTHONPATH)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ from bench import marks  # noqa: E402
 from realtime_tasks.models import UserTaskStatus  # noqa: E402
 from realtime_tasks.tasks import UserTask  # noqa: E402
 
-app = Celery("bench_rt")
+CONTENDER = os.environ.get("BENCH_CONTENDER", "rt")
+app = Celery(f"bench_{CONTENDER}")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-marks.connect("rt")
+marks.connect(CONTENDER)
+marks.count_database_work(CONTENDER)
 
 
 class Work(UserTask):

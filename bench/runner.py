@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -25,6 +26,10 @@ from psycopg import sql
 ROOT = Path(__file__).resolve().parent.parent
 LOGS = ROOT / "bench" / ".logs"
 UT_VENV = ROOT / "bench" / ".venvs" / "user-tasks"
+# The last commit with the old write path (one transaction per event, locking the lineage): the "old"
+# contender runs that commit's realtime_tasks package, extracted into bench/.baseline/<commit>/ (git-ignored).
+BASELINE_COMMIT = "3778059"
+BASELINE = ROOT / "bench" / ".baseline" / BASELINE_COMMIT
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
 # What django-user-tasks 4.0.0 supports (Django 4.2 and 5.2), with this project's Celery and psycopg.
@@ -44,14 +49,40 @@ class Contender:
     app: str
     settings: str | None = None
     database: str | None = None
+    # Directories put before the repository on PYTHONPATH (the old contender's realtime_tasks).
+    path: tuple[Path, ...] = ()
+    # Whether it pushes to WebSocket clients: a daphne of its own, with its settings and database.
+    live: bool = False
+    # The working directory of its processes. Celery's Django fix-up and daphne put it first on sys.path: the
+    # old contender's is the directory holding its realtime_tasks, so that the repository's never wins.
+    cwd: Path = ROOT
 
 
 def contenders(keys: list[str], install: bool) -> dict[str, Contender]:
     here = Path(sys.executable)
     known = {
         "plain": Contender("plain", "plain Celery", here, "bench.plain_app"),
-        "rt": Contender("rt", "django-realtime-tasks", here, "bench.rt_app", "bench.settings", "bench_rt"),
+        "rt": Contender(
+            "rt", "django-realtime-tasks", here, "bench.rt_app", "bench.settings", "bench_rt", live=True
+        ),
     }
+    if "old" in keys:
+        baseline = extract_baseline()
+        if baseline is None:
+            print(f"!!! the old write path ({BASELINE_COMMIT}) SKIPPED: its package could not be extracted")
+            print("!!! from git (see above); the new design is measured without its baseline.")
+        else:
+            known["old"] = Contender(
+                "old",
+                f"django-realtime-tasks, old write path ({BASELINE_COMMIT})",
+                here,
+                "bench.rt_app",
+                "bench.settings",
+                "bench_rt_old",
+                path=(baseline,),
+                live=True,
+                cwd=baseline,
+            )
     if "ut" in keys:
         python = user_tasks_venv(install)
         if python is None:
@@ -62,6 +93,24 @@ def contenders(keys: list[str], install: bool) -> dict[str, Contender]:
                 "ut", "django-user-tasks", python, "bench.ut_app", "bench.ut_settings", "bench_ut"
             )
     return {key: known[key] for key in keys if key in known}
+
+
+def extract_baseline() -> Path | None:
+    """bench/.baseline/<commit>/, holding that commit's realtime_tasks package (extracted once)."""
+    if (BASELINE / "realtime_tasks" / "models.py").exists():
+        return BASELINE
+    partial = BASELINE.with_name(BASELINE.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", BASELINE_COMMIT, "realtime_tasks"], capture_output=True
+    )
+    if archive.returncode != 0:
+        print(archive.stderr.decode(errors="replace"), file=sys.stderr)
+        return None
+    subprocess.run(["tar", "-x", "-C", str(partial)], input=archive.stdout, check=True)
+    partial.rename(BASELINE)
+    return BASELINE
 
 
 def user_tasks_venv(install: bool) -> Path | None:
@@ -127,11 +176,20 @@ class Session:
         self.stack.close()
 
     def env(self, contender: Contender, **extra: str) -> dict[str, str]:
-        env = {**os.environ, "BENCH_REDIS_URL": REDIS_URL, **extra}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        env = {**os.environ, "BENCH_REDIS_URL": REDIS_URL, "BENCH_CONTENDER": contender.key, **extra}
+        paths = [*map(str, contender.path), str(ROOT), os.environ.get("PYTHONPATH")]
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
+        # Python puts the working directory first on sys.path for ``python -m``; without it, the PYTHONPATH
+        # entries come first (the editable install's finder comes after them).
+        env["PYTHONSAFEPATH"] = "1"
         env.pop("DJANGO_SETTINGS_MODULE", None)
         if contender.settings:
             env["DJANGO_SETTINGS_MODULE"] = contender.settings
+        if contender.database:
+            env["BENCH_DB"] = contender.database
+        # Each contender its own queue and channel-layer prefix: their user ids collide across databases.
+        env["BENCH_QUEUE"] = f"bench-{contender.key}"
+        env["BENCH_ASGI_PREFIX"] = f"bench-asgi-{contender.key}"
         return env
 
     def spawn(
@@ -139,7 +197,8 @@ class Session:
     ) -> subprocess.Popen[Any]:
         log = self.stack.enter_context(open(LOGS / f"{name}.log", "w"))  # noqa: SIM115
         options.setdefault("stdout", log)
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=log, start_new_session=True, **options)
+        options.setdefault("cwd", ROOT)
+        process = subprocess.Popen(command, env=env, stderr=log, start_new_session=True, **options)
         self.stack.callback(stop, process)
         return process
 
@@ -154,18 +213,20 @@ class Session:
             if c.database:
                 recreate_database(c.database)
                 migrate = [str(c.python), "-m", "django", "migrate", "-v", "0"]
-                subprocess.run(migrate, cwd=ROOT, env=self.env(c), check=True)
+                subprocess.run(migrate, cwd=c.cwd, env=self.env(c), check=True)
         workers = {}
         for c in self.contenders.values():
             command = [str(c.python), "-m", "celery", "-A", c.app, "worker", "--pool", "prefork"]
             command += ["--concurrency", "2", "--loglevel", "warning", "-n", f"bench-{c.key}@%h"]
             command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-            workers[c.key] = self.spawn(f"worker-{c.key}", command, self.env(c))
-        extra = {}
-        if "rt" in self.contenders:
+            workers[c.key] = self.spawn(f"worker-{c.key}", command, self.env(c), cwd=c.cwd)
+        extra: dict[str, dict[str, str]] = {}
+        for c in self.contenders.values():
+            if not c.live:
+                continue
             port = free_port()
             command = [
-                sys.executable,
+                str(c.python),
                 "-m",
                 "daphne",
                 "-b",
@@ -174,15 +235,17 @@ class Session:
                 str(port),
                 "bench.asgi:application",
             ]
-            daphne = self.spawn("daphne", command, self.env(self.contenders["rt"]))
-            extra = {"BENCH_DAPHNE_PORT": str(port), "BENCH_DAPHNE_PID": str(daphne.pid)}
-            self._wait(lambda: _listening(port), daphne, "daphne")
+            name = "daphne" if c.key == "rt" else f"daphne-{c.key}"
+            daphne = self.spawn(name, command, self.env(c), cwd=c.cwd)
+            extra[c.key] = {"BENCH_DAPHNE_PORT": str(port), "BENCH_DAPHNE_PID": str(daphne.pid)}
+            self._wait(lambda port=port: _listening(port), daphne, name)
         for key, worker in workers.items():
             self._wait(lambda key=key: broker.exists(f"bench:ready:{key}"), worker, f"worker {key}")
         for c in self.contenders.values():
             command = [str(c.python), "-m", "bench.driver", c.key]
             pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True, "bufsize": 1}
-            self.drivers[c.key] = self.spawn(f"driver-{c.key}", command, self.env(c, **extra), **pipes)
+            env = self.env(c, **extra.get(c.key, {}))
+            self.drivers[c.key] = self.spawn(f"driver-{c.key}", command, env, cwd=c.cwd, **pipes)
         for key in self.drivers:
             self.versions[key] = self._answer(key)
 
@@ -219,3 +282,44 @@ def _listening(port: int) -> bool:
         return True
     except OSError:
         return False
+
+
+class Activity(threading.Thread):
+    """Samples ``pg_stat_activity`` for one database every ``period`` seconds, from the orchestrator's own
+    connection (to the admin database, so it is not counted): per sample, the time, the client sessions
+    running a statement, and how many of them wait for a lock (``wait_event_type = 'Lock'``)."""
+
+    def __init__(self, database: str, period: float = 0.02) -> None:
+        super().__init__(daemon=True)
+        self.database, self.period = database, period
+        self.samples: list[tuple[float, int, int]] = []
+        self.stopping = threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        query = (
+            "SELECT count(*) FILTER (WHERE state = 'active'),"
+            " count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock')"
+            " FROM pg_stat_activity WHERE datname = %s AND backend_type = 'client backend'"
+        )
+        with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+            while not self.stopping.is_set():
+                row = connection.execute(query, [self.database]).fetchone()
+                assert row is not None
+                self.samples.append((time.time(), int(row[0]), int(row[1])))
+                self.stopping.wait(self.period)
+
+    def stop(self) -> list[tuple[float, int, int]]:
+        self.stopping.set()
+        self.join()
+        return self.samples
+
+
+def xact_commit(database: str) -> int:
+    """Transactions committed in ``database`` so far (as far as the statistics have been flushed)."""
+    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+        row = connection.execute(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = %s", [database]
+        ).fetchone()
+        assert row is not None
+        return int(row[0])

@@ -1,7 +1,8 @@
 """Django settings of the benchmarks' own project for django-realtime-tasks (modelled on tests/settings.py).
 
 PostgreSQL database ``bench_rt`` (``BENCH_DB``), Redis ``BENCH_REDIS_URL`` (db 8 by default) as broker,
-result backend and channel layer.
+result backend and channel layer. The old write path's contender runs the same settings with its own database,
+queue (``BENCH_QUEUE``) and channel-layer prefix (``BENCH_ASGI_PREFIX``).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ DATABASES = {
 # Celery's defaults otherwise, the same for every contender.
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
-CELERY_TASK_DEFAULT_QUEUE = "bench-rt"
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("BENCH_QUEUE", "bench-rt")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Celery's Django fixup closes the worker's database connections before and after every task unless this is
 # set; BENCH_DB_REUSE_MAX=100 shows what that costs (not used for the figures: the default is measured).
@@ -52,7 +53,10 @@ CHANNEL_LAYERS = {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         # redis-py 8 reads with a 5 s socket timeout by default, which cuts channels_redis' 5 s BZPOPMIN:
         # every consumer idle for 5 s would crash with "Timeout reading" (django/channels_redis#422).
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 10}], "prefix": "bench-asgi"},
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 10}],
+            "prefix": os.environ.get("BENCH_ASGI_PREFIX", "bench-asgi"),
+        },
     }
 }
 

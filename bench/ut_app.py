@@ -18,6 +18,7 @@ from bench import marks  # noqa: E402
 app = Celery("bench_ut")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 marks.connect("ut")
+marks.count_database_work("ut")
 
 
 class WorkTask(UserTask):
