@@ -67,7 +67,9 @@ class Listener(threading.Thread):
         """(arrival, record) for every version of record ``uuid`` in the frames from index ``since``."""
         found = []
         for at, frame in self.frames[since:]:
-            batches = [tree["records"] for tree in frame.get("trees", [])] + [frame.get("records", [])]
+            # A digest's "trees" name trees and their sequences only: no records.
+            trees = [tree for tree in frame.get("trees", []) if isinstance(tree, dict)]
+            batches = [tree.get("records", []) for tree in trees] + [frame.get("records", [])]
             found += [(at, record) for batch in batches for record in batch if record["uuid"] == uuid]
         return found
 
