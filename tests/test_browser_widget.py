@@ -211,8 +211,12 @@ def test_ten_thousand_task_group_comes_in_frames_under_1_mb_shows_and_stays_resp
     def group_shown(page: Page, root: str) -> None:
         node = f'task-progress li.node[data-uuid="{root}"]'
         page.wait_for_selector(f"{node} > .children > .summary:not([hidden])", timeout=60_000)
-        name = page.locator(f"{node} > .row > .name").text_content()
-        assert name == "Group · 10,000 tasks"
+        # Its parts arrive one after another: until the last, the label counts the members received.
+        wait_for(
+            page,
+            lambda: page.locator(f"{node} > .row > .name").text_content() == "Group · 10,000 tasks",
+            "the group is not shown whole",
+        )
         assert page.locator(f"{node} .summary > .expand").text_content() == "Show all 10,000"
         assert page.locator(f"{node} > .children li.node").count() == 0  # summarized: no node per member
 
@@ -306,13 +310,16 @@ def test_tree_header_keeps_its_height_when_the_cancel_button_goes(celery_worker:
     from tests.tasks import step
 
     user = User.objects.create_user("ada")
-    root = str(UserTaskStatus.objects.get(task_id=step.delay(user_id=user.pk, steps=20, pause=0.1).id).uuid)
+    # A minute long unless canceled: the test ends it with the button.
+    root = str(UserTaskStatus.objects.get(task_id=step.delay(user_id=user.pk, steps=600, pause=0.1).id).uuid)
     row = f'task-progress li.node[data-uuid="{root}"] > .row'
     with browser_page(user, port, viewport={"width": 1280, "height": 900}) as page:
         page.goto(elements_url([root]))
         page.wait_for_selector(f"{row} > .cancel", state="visible", timeout=60_000)
         before = page.locator(row).bounding_box()
+        page.click(f"{row} > .cancel")
         wait_until_shown_equals_database(page, root)
+        assert shown(page)[root]["state"] == "canceled"
         assert page.locator(f"{row} > .cancel").is_hidden()
         after = page.locator(row).bounding_box()
         assert before is not None
@@ -352,10 +359,13 @@ def counts_of(text: str) -> tuple[int, int, int]:
     return int(done.replace(",", "")), int(total.replace(",", "")), int(percent.rstrip("%"))
 
 
-def sampled_until_finished(user: Any, port: int, root: str) -> list[dict[str, Any]]:
+def sampled_until_finished(user: Any, port: int, publish: Callable[[], str]) -> list[dict[str, Any]]:
+    """Every state drawn of the tree that ``publish`` starts (returning its root) once the page samples."""
     with browser_page(user, port) as page:
-        page.goto(elements_url([root]))
+        page.goto(elements_url(every=True))
+        page.wait_for_selector('task-progress[connection="live"]')
         page.evaluate(SAMPLER)
+        root = off_thread(publish)
         wait_until_shown_equals_database(page, root)
         return page.evaluate("() => window.samples")  # type: ignore[no-any-return]
 
@@ -367,10 +377,14 @@ def test_retried_task_never_shows_over_100_percent(celery_worker: Any, port: int
     from tests.tasks import step
 
     user = User.objects.create_user("ada")
-    task_id = step.delay(user_id=user.pk, steps=3, retry=1, pause=0.3).id
-    root = str(UserTaskStatus.objects.get(task_id=task_id).uuid)
-    samples = sampled_until_finished(user, port, root)
-    assert UserTaskStatus.objects.get(task_id=task_id).attempts == 2  # it was retried
+    task_ids = []
+
+    def publish() -> str:
+        task_ids.append(step.delay(user_id=user.pk, steps=3, retry=1, pause=0.3).id)
+        return str(UserTaskStatus.objects.get(task_id=task_ids[0]).uuid)
+
+    samples = sampled_until_finished(user, port, publish)
+    assert UserTaskStatus.objects.get(task_id=task_ids[0]).attempts == 2  # it was retried
     assert samples
     for sample in samples:
         done, total, percent = counts_of(sample["counts"])
@@ -418,9 +432,12 @@ def test_running_node_at_100_percent_never_shows_0_sec_left(celery_worker: Any, 
     from tests.tasks import step
 
     user = User.objects.create_user("ada")
-    task_id = step.delay(user_id=user.pk, steps=10, pause=0.1, hold=3).id
-    root = str(UserTaskStatus.objects.get(task_id=task_id).uuid)
-    samples = sampled_until_finished(user, port, root)
+
+    def publish() -> str:
+        task_id = step.delay(user_id=user.pk, steps=10, pause=0.1, hold=3).id
+        return str(UserTaskStatus.objects.get(task_id=task_id).uuid)
+
+    samples = sampled_until_finished(user, port, publish)
     assert not [sample for sample in samples if "0 sec" in sample["rate"]], samples
     full_and_running = [s for s in samples if s["state"] == "running" and counts_of(s["counts"])[2] == 100]
     assert full_and_running, samples  # the hold: 3 s at 100% while running
