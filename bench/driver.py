@@ -169,6 +169,7 @@ class Realtime(Plain):
     def seen_end(self, result: Any, start: float, mark: int) -> dict[str, Any]:
         root = self.Status.objects.get(task_id=result.id).root
         seen = self.listener.wait(str(root.uuid), lambda r: r["state"] == "Succeeded", mark, timeout=60)
+        root.refresh_from_db()  # as the frame showed it: the writer may end the tree after the last task
         records = self.Status.objects.filter(root__uuid=root.uuid).count()
         return {"last_frame": seen - start, "top": f"{root.task_class} {root.state}", "records": records}
 
