@@ -45,7 +45,7 @@ def main() -> None:
     ]
     contenders = runner.contenders(keys, install=not args.quick)
     started = time.monotonic()
-    with runner.Session(contenders) as session:
+    with runner.exclusive(), runner.Session(contenders) as session:
         print(f"# {date.today()}, {os.cpu_count()} cores, {platform.python_implementation()}, {code()}")
         for key, found in session.versions.items():
             print(f"- {benchmarks.LABELS[key]}: {found}")

@@ -6,6 +6,7 @@ ratios are taken per repetition, then their median.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -317,6 +318,8 @@ def fleet(session: Session, quick: bool, reps: int | None = None) -> tuple[str, 
     """One tree's leaf events (start, success) applied by 1 to 8 processes at once, no Celery: events per
     second, transactions per event, lock waits; the tree checked exact."""
     leaves, counts = (200, [1, 2]) if quick else (10_000, [1, 2, 4, 8])
+    if os.environ.get("BENCH_FLEET_PROCESSES"):  # e.g. "8": one process count again
+        counts = [int(n) for n in os.environ["BENCH_FLEET_PROCESSES"].split(",")]
     keys = [key for key in ("old", "rt") if key in session.contenders]
     raw: dict[str, dict[int, dict[str, Any]]] = {key: {} for key in keys}
     for rep, processes in enumerate(counts):

@@ -4,6 +4,7 @@ one driver process per contender. Everything started here is stopped when the se
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import resource
@@ -12,8 +13,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -129,6 +132,20 @@ def user_tasks_venv(install: bool) -> Path | None:
     subprocess.run([*pip, *UT_REQUIREMENTS], check=True)
     stamp.write_text(wanted)
     return python
+
+
+@contextlib.contextmanager
+def exclusive() -> Iterator[None]:
+    """One session at a time on this machine: each flushes the Redis db and recreates the bench databases
+    that another would be using (a ``make test`` beside a long run drops the run's databases)."""
+    path = Path(tempfile.gettempdir()) / f"django-realtime-tasks-bench-{REDIS_URL.rsplit('/', 1)[-1]}.lock"
+    with open(path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f">>> another benchmark session holds {path}: waiting for it to end", flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def free_port() -> int:
