@@ -165,8 +165,9 @@ class Writer:
                 "No status record for %s: its %s is dropped", event.task_id or event.uuid, event.kind
             )
         for event in events:
-            if event.record is not None and event.record.uuid in outcome.canceled:
-                event.record._canceled = True
+            record = event.record
+            if record is not None and record.is_read and record.uuid in outcome.canceled:
+                record._canceled = True
 
 
 writer = Writer()

@@ -21,7 +21,7 @@ from celery.canvas import _chain, _chord, group, maybe_signature, maybe_unroll_g
 from celery.utils import uuid
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from .changes import announce_created
 from .exceptions import CanvasError
@@ -64,13 +64,24 @@ def record_canvas(canvas: Signature, *, body: Signature | None = None, task_id: 
     top = tree.chord(canvas, body, task_id) if isinstance(canvas, _chord) else tree.node(canvas, task_id)
     if top is None:
         return
-    if tree.preset_ids and UserTaskStatus.objects.filter(task_id=tree.preset_ids[0]).exists():
+
+    def recorded() -> bool:
+        return bool(tree.preset_ids) and UserTaskStatus.objects.filter(task_id=tree.preset_ids[0]).exists()
+
+    if recorded():
         return  # a worker publishing the next part of a canvas that is already recorded
     user_id = _owner(tree.user_ids)
     records = tree.flatten(top, user_id)
-    with transaction.atomic():
-        _insert(records)
-        announce_created(records)
+    try:
+        with transaction.atomic():
+            _insert(records)
+            announce_created(records)
+    except IntegrityError:
+        # The canvas was published inside a transaction that had not committed when a worker ran its first
+        # step: the insert waited for it, and its records are there now.
+        if recorded():
+            return
+        raise
 
 
 def record_leaf(

@@ -78,6 +78,8 @@ class Event:
 
     @classmethod
     def of(cls, record: UserTaskStatus, kind: Kind, value: Any = None, **options: Any) -> Event:
+        if not record.is_read:  # a running task's record, known by its task id until a field is read
+            return cls(kind, value, task_id=record.task_id, record=record, **options)
         return cls(kind, value, uuid=record.uuid, record=record, **options)
 
 
@@ -362,9 +364,15 @@ class _Work:
         for event in self.events:
             instance: Any = event.record
             while instance is not None:
-                same = found.setdefault(instance.uuid, [])
-                if not any(known is instance for known in same):
-                    same.append(instance)
+                row = (
+                    self.rows.get(instance.uuid)
+                    if instance.is_read
+                    else self.by_task_id.get(instance.task_id)
+                )
+                if row is not None:
+                    same = found.setdefault(row.uuid, [])
+                    if not any(known is instance for known in same):
+                        same.append(instance)
                 instance = instance._state.fields_cache.get("parent")
         return found
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import uuid as uuid_module
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
@@ -94,9 +95,11 @@ class UserTaskStatus(models.Model):
     objects = UserTaskStatusQuerySet.as_manager()
 
     # Set on the record of a task running in a Celery worker (its ``status``): the process's writer, which
-    # writes the record's events in batches, and whether a batch found the task canceled.
+    # writes the record's events in batches, whether a batch found the task canceled, and how to read the
+    # record when one of its fields is first asked for (see ``of_running_task``).
     _writer: Writer | None = None
     _canceled = False
+    _read: Callable[[], UserTaskStatus] | None = None
 
     class Meta:
         verbose_name_plural = "user task statuses"
@@ -138,6 +141,33 @@ class UserTaskStatus(models.Model):
                 )
                 parent.children_left += 1
             announce_created([self])
+
+    @classmethod
+    def of_running_task(
+        cls, task_id: str, writer: Writer, read: Callable[[], UserTaskStatus]
+    ) -> UserTaskStatus:
+        """The record of a task running in a worker, not read from the database until one of its fields is
+        asked for (then by ``read``, on the writer's thread): a task that only reports progress through it
+        costs no query of its own; its events name it by task id."""
+        record = cls.from_db(router.db_for_read(cls), ["task_id"], [task_id])
+        record._writer, record._read = writer, read
+        return record
+
+    @property
+    def is_read(self) -> bool:
+        """False for the record of a running task whose fields have not been read yet."""
+        return "id" in self.__dict__
+
+    def refresh_from_db(
+        self, using: str | None = None, fields: Any = None, from_queryset: Any = None
+    ) -> None:
+        """Reads the record; the first field asked of a running task's record reads all of them."""
+        if self.is_read or self._read is None:
+            super().refresh_from_db(using, fields, from_queryset)
+            return
+        stored = self._writer.call(self._read) if self._writer is not None else self._read()
+        for model_field in self._meta.concrete_fields:
+            setattr(self, model_field.attname, getattr(stored, model_field.attname))
 
     @property
     def state_text(self) -> str:
@@ -206,7 +236,7 @@ class UserTaskStatus(models.Model):
         progress = kind in (Kind.STEPS, Kind.STATE)
         if self._writer is not None and not at_once:
             if self._canceled and progress:
-                raise TaskCanceledException(f"The task of {self.uuid} was canceled")
+                raise TaskCanceledException(f"The task {self.task_id} was canceled")
             self._writer.submit(Event.of(self, kind, value))
             return
         outcome = apply([Event.of(self, kind, value)])

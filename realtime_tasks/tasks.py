@@ -85,12 +85,14 @@ class UserTaskMixin:
         cached: UserTaskStatus | None = getattr(request, "realtime_tasks_status", None)
         if cached is not None and cached.task_id == request.id:
             return cached
-        batched = not request.is_eager and conf.WRITE_WINDOW > 0
         # Read here: the request belongs to this thread, and the lookup may run on the writer's.
         lookup = functools.partial(self.find_or_record, request.id, request.args, request.kwargs)
-        # In a worker, on the writer's thread: its connection outlives Celery's closing of the task thread's.
-        status = writer.call(lookup) if batched else lookup()
-        status._writer = writer if batched else None
+        if request.is_eager or conf.WRITE_WINDOW <= 0:
+            status = lookup()  # run eagerly, inside the caller's transaction: written at once
+        else:
+            # In a worker: read when a field is, on the writer's thread, whose connection outlives Celery's
+            # closing of the task thread's; its changes go to the writer's batches.
+            status = UserTaskStatus.of_running_task(request.id, writer, lookup)
         request.realtime_tasks_status = status
         return status
 

@@ -71,8 +71,12 @@ class WriterConnection(UserTask):
 
         from realtime_tasks.batching import writer
 
+        def backend() -> int:
+            connection.ensure_connection()
+            return int(connection.connection.info.backend_pid)
+
         self.status.increment_completed_steps()
-        return int(writer.call(lambda: connection.connection.info.backend_pid))
+        return writer.call(backend)
 
 
 writer_connection = app.register_task(WriterConnection())
