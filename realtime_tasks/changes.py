@@ -312,17 +312,20 @@ class _Work:
         uuids = self.changed.keys() | {uuid for uuid, added in self.added.items() if any(added.values())}
         if not uuids:
             return
-        batches: dict[tuple[tuple[str, Any], ...], list[int]] = {}
+        # Records are saved in groups that change the same fields: records given the same values share one
+        # UPDATE (a batch's roll-up into an ancestor is one), and on PostgreSQL a group with different values
+        # (the leaves of a batch, each with its own start time) is one UPDATE ... FROM (VALUES ...) too.
+        groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[UserTaskStatus]] = {}
         for uuid in uuids:
             record = self.rows[uuid]
-            values: dict[str, Any] = {name: getattr(record, name) for name in self.changed.get(uuid, ())}
-            values.update({name: _Added(n) for name, n in self.added.get(uuid, {}).items() if n})
-            batches.setdefault(tuple(sorted(values.items())), []).append(record.pk)
+            fields = tuple(sorted(self.changed.get(uuid, ())))
+            added = tuple(sorted(name for name, n in self.added.get(uuid, {}).items() if n))
+            groups.setdefault((fields, added), []).append(record)
+        for (fields, added), records in groups.items():
+            self.update(records, fields, added)
+        for record in (self.rows[uuid] for uuid in uuids):
             record.version += 1
             record.modified = self.now
-        for change, pks in batches.items():
-            expressions = {name: F(name) + v.steps if isinstance(v, _Added) else v for name, v in change}
-            self.objects.filter(pk__in=pks).update(**expressions, version=F("version") + 1, modified=self.now)
         changed = [self.rows[uuid] for uuid in uuids]
         trees: dict[uuid_module.UUID, list[UserTaskStatus]] = {}
         for record in changed:
@@ -339,6 +342,66 @@ class _Work:
             for instance in self.mine.get(record.uuid, ()):
                 _copy_fields(record, instance)
         transaction.on_commit(partial(self.announce, changed, trees), using=self.using)
+
+    def update(self, records: list[UserTaskStatus], fields: tuple[str, ...], added: tuple[str, ...]) -> None:
+        """Save ``fields`` of ``records`` as they are, and add their steps in ``added`` to what is stored."""
+
+        def values(record: UserTaskStatus) -> tuple[Any, ...]:
+            steps = self.added.get(record.uuid, {})
+            return (*(getattr(record, name) for name in fields), *(steps[name] for name in added))
+
+        alike: dict[tuple[Any, ...], list[int]] = {}
+        for record in records:
+            alike.setdefault(values(record), []).append(record.pk)
+        connection = connections[self.using]
+        if len(alike) > 1 and connection.vendor == "postgresql":
+            self.update_from_values(records, fields, added, values)
+            return
+        for same, pks in alike.items():
+            expressions: dict[str, Any] = dict(zip(fields, same, strict=False))
+            expressions.update(
+                {name: F(name) + n for name, n in zip(added, same[len(fields) :], strict=True)}
+            )
+            self.objects.filter(pk__in=pks).update(**expressions, version=F("version") + 1, modified=self.now)
+
+    def update_from_values(
+        self,
+        records: list[UserTaskStatus],
+        fields: tuple[str, ...],
+        added: tuple[str, ...],
+        values: Callable[[UserTaskStatus], tuple[Any, ...]],
+    ) -> None:
+        """One UPDATE ... FROM (VALUES ...) for records that change the same fields to different values."""
+        connection = connections[self.using]
+        quote = connection.ops.quote_name
+        meta = self.model._meta
+        columns: list[Any] = [meta.get_field(name) for name in (*fields, *added)]
+        key = quote("id")
+        names = [quote(column.column) for column in columns]
+        # The first row's casts type the VALUES: steps added are bigints (a retry adds a negative number).
+        casts = ["bigint", *(c.db_type(connection) for c in columns[: len(fields)]), *["bigint"] * len(added)]
+        row = "(" + ", ".join(["%s"] * len(casts)) + ")"
+        first = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
+        assignments = [f"{name} = v.{name}" for name in names[: len(fields)]]
+        assignments += [f"{name} = t.{name} + v.{name}" for name in names[len(fields) :]]
+        version, modified = quote("version"), quote("modified")
+        assignments += [f"{version} = t.{version} + 1", f"{modified} = %s"]
+        rows = ", ".join([first] + [row] * (len(records) - 1))
+        sql = (
+            f"UPDATE {quote(meta.db_table)} AS t SET {', '.join(assignments)} "
+            f"FROM (VALUES {rows}) AS v({', '.join([key, *names])}) WHERE t.{key} = v.{key}"
+        )
+        params: list[Any] = [self.now]  # the SET clause's, before the VALUES' in the statement
+        for record in records:
+            own = values(record)
+            params.append(record.pk)
+            params += [
+                column.get_db_prep_save(value, connection)
+                for column, value in zip(columns[: len(fields)], own[: len(fields)], strict=True)
+            ]
+            params += own[len(fields) :]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
 
     def announce(self, changed: list[UserTaskStatus], trees: dict[uuid_module.UUID, list[Any]]) -> None:
         def mine(record: UserTaskStatus) -> UserTaskStatus:

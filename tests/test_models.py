@@ -153,9 +153,16 @@ def test_one_batch_rolls_every_leaf_up_in_one_update_per_ancestor(
     root = build(chain(step.si(user_id=user.pk), group(step.si(user_id=user.pk) for _ in range(100))))
     members = list(UserTaskStatus.objects.filter(parent=get(1, root)))
     received["stopped"].clear()
-    for member in members:  # by task id, as a worker's receivers name them
-        writer.submit(Event(Kind.START, task_id=member.task_id), Event(Kind.SUCCEED, task_id=member.task_id))
+    began = now()
+    started = {member.task_id: began - timedelta(seconds=n) for n, member in enumerate(members)}
+    for member in members:  # by task id, as a worker's receivers name them, each started at its own time
+        start = Event(Kind.START, started[member.task_id], task_id=member.task_id)
+        writer.submit(start, Event(Kind.SUCCEED, task_id=member.task_id))
     assert writer.flush()
+    # The leaves' different values are saved together, each its own.
+    assert {
+        r.task_id: r.started for r in UserTaskStatus.objects.filter(pk__in=[m.pk for m in members])
+    } == started
     group_record, root = get(1, root), fresh(root)
     # The group and the chain above it changed once each, however many leaves the batch held.
     assert (group_record.state, group_record.completed_steps, group_record.version) == ("Succeeded", 100, 2)
