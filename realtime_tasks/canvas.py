@@ -129,7 +129,11 @@ def _owner(user_ids: list[Any]) -> Any:
         raise CanvasError(
             f"All tracked tasks of a canvas must belong to one user; this one mixes users {sorted(owners)}"
         )
-    user_id = user_ids[0]
+    return existing_user(user_ids[0])
+
+
+def existing_user(user_id: Any) -> Any:
+    """``user_id``, if it is the primary key of a user; else ``CanvasError`` (a ``ValueError``)."""
     try:
         exists = get_user_model().objects.filter(pk=user_id).exists()
     except (TypeError, ValueError, ValidationError):

@@ -14,13 +14,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ImproperlyConfigured
 from django.db import router, transaction
 from django.tasks import Task, TaskContext, TaskResult, task_backends
 from django.tasks.backends.base import BaseTaskBackend
 from django.tasks.signals import task_enqueued
 
+from .canvas import existing_user
 from .models import UserTaskStatus
 
 
@@ -94,7 +94,7 @@ class TrackingBackend(BaseTaskBackend):
                 f"{task.module_path} is enqueued through the tracking backend {self.alias!r}, so it needs a "
                 "user_id argument: the user who owns its status record."
             )
-        user_id = _owner(arguments["user_id"])
+        user_id = existing_user(arguments["user_id"])
         name = str(arguments.get("user_task_name") or task.name)
         # One transaction: a worker that sees the task also sees its record, and a failed enqueue leaves none.
         with (
@@ -149,16 +149,6 @@ def _arguments(task: Task[Any, Any], args: Any, kwargs: Any) -> dict[str, Any]:
     except TypeError as error:
         raise TypeError(f"{task.module_path} cannot take these arguments: {error}") from None
     return dict(bound.arguments)
-
-
-def _owner(user_id: Any) -> Any:
-    try:
-        exists = get_user_model().objects.filter(pk=user_id).exists()
-    except (TypeError, ValueError, ValidationError):
-        exists = False  # not even a primary key of the user model's type
-    if not exists:
-        raise ValueError(f"Invalid user_id: no user has the primary key {user_id!r}")
-    return user_id
 
 
 @contextmanager

@@ -55,6 +55,14 @@ def redis_client() -> Iterator[redis.Redis]:
         yield client
 
 
+@pytest.fixture
+def idle_queue(redis_client: redis.Redis) -> Iterator[str]:
+    """A queue no worker reads: what is published there stays Pending; emptied afterwards."""
+    name = f"realtime-tasks-idle-{os.getpid()}"
+    yield name
+    redis_client.delete(name)
+
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[subprocess.Popen[bytes]]:
     """A real Celery worker: a prefork pool of 4 processes, on its own queue, using the test database."""

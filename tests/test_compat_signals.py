@@ -29,14 +29,6 @@ def user() -> User:
 
 
 @pytest.fixture
-def idle_queue(redis_client: redis.Redis) -> Iterator[str]:
-    """A queue no worker reads: what is published there stays Pending; emptied afterwards."""
-    name = f"realtime-tasks-compat-idle-{os.getpid()}"
-    yield name
-    redis_client.delete(name)
-
-
-@pytest.fixture
 def stopped(redis_client: redis.Redis) -> Callable[[UserTaskStatus], int]:
     """How many times user_task_stopped has been sent for a record, in any process (tests/tasks.py notes each
     in Redis, after the change commits): waits until it has been sent at least once."""

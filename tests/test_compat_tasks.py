@@ -3,14 +3,11 @@ names and step totals from the arguments however they are passed, errors at publ
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-import redis
 from django.contrib.auth.models import User
 from django.utils.timezone import now
 
@@ -26,14 +23,6 @@ pytestmark = [pytest.mark.core, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def user() -> User:
     return User.objects.create_user("ada")
-
-
-@pytest.fixture
-def idle_queue(redis_client: redis.Redis) -> Iterator[str]:
-    """A queue no worker reads: what is published there stays Pending; emptied afterwards."""
-    name = f"realtime-tasks-compat-idle-{os.getpid()}"
-    yield name
-    redis_client.delete(name)
 
 
 @pytest.mark.services
