@@ -21,6 +21,7 @@ window with every event its tasks produced. One call:
 
 from __future__ import annotations
 
+import copy
 import enum
 import logging
 import uuid as uuid_module
@@ -152,19 +153,47 @@ class _Work:
     # Finding and locking.
 
     def run(self) -> None:
-        self.lock()
+        wanted, leaves_only = self.find()
+        self.lock(wanted, containers=False)
+        if leaves_only:
+            # Every event names a task (none cancels): the leaves' changes do not depend on their containers.
+            # They are written first, and the containers locked last, just for their roll-up and the commit,
+            # so that a busy tree's containers are held for a few statements, not for a whole batch.
+            leaves = {uuid: copy.copy(row) for uuid, row in self.rows.items()}
+            self.apply()
+            self.save_rows(lambda record: True)
+            self.reset(leaves)
+        self.lock(wanted, containers=True)
+        self.apply()
+        self.save(written=(lambda record: not record.is_container) if leaves_only else None)
+
+    def apply(self) -> None:
         for event in self.events:
             record = self.target(event)
             if record is None:
                 self.outcome.missing.append(event)
                 continue
             getattr(self, f"_{event.kind.value}")(record, event)
-        self.save()
 
-    def lock(self) -> None:
-        # uuid -> (path, root uuid) of every record the events name.
-        known: dict[uuid_module.UUID, tuple[str, uuid_module.UUID]] = {
-            event.uuid: (event.record.path, event.record.root_id)
+    def reset(self, rows: dict[uuid_module.UUID, UserTaskStatus]) -> None:
+        """Back to ``rows`` as they were locked, nothing applied yet."""
+        self.rows, self.by_pk, self.by_task_id = {}, {}, {}
+        for row in rows.values():
+            self.keep(row)
+        self.changed, self.added, self.ended, self.artifacts, self.to_revoke = {}, {}, [], [], []
+        self.outcome = Outcome()
+
+    def keep(self, row: UserTaskStatus) -> None:
+        self.rows[row.uuid] = row
+        self.by_pk[row.pk] = row
+        self.by_task_id[row.task_id] = row
+
+    def find(self) -> tuple[Q, bool]:
+        """The rows the events need (the records they name, their ancestors, the subtrees they cancel), and
+        whether every event names a task (a leaf) and none cancels."""
+        # uuid -> (path, root uuid, is a container) of every record the events name.
+        known: dict[uuid_module.UUID, tuple[str, uuid_module.UUID, bool]] = {
+            event.uuid: (event.record.path, event.record.root_id, event.record.is_container)
             for event in self.events
             if event.uuid is not None and event.record is not None and event.record.pk is not None
         }
@@ -173,23 +202,35 @@ class _Work:
         found: dict[str, uuid_module.UUID] = {}
         if uuids or task_ids:
             query = self.objects.filter(Q(uuid__in=uuids) | Q(task_id__in=task_ids))
-            for uuid, task_id, path, root in query.values_list("uuid", "task_id", "path", "root_id"):
-                known[uuid] = (path, root)
+            fields = ("uuid", "task_id", "path", "root_id", "is_container")
+            for uuid, task_id, path, root, container in query.values_list(*fields):
+                known[uuid] = (path, root, container)
                 found[task_id] = uuid
             for event in self.events:
                 if event.create and event.task_id and event.task_id not in found:
                     record = event.create()
-                    known[record.uuid] = (record.path, record.root_id)
+                    known[record.uuid] = (record.path, record.root_id, record.is_container)
                     found[record.task_id] = record.uuid
-        wanted = Q(uuid__in={*known, *(ancestor for path, _ in known.values() for ancestor in _uuids(path))})
+        lineages = {ancestor for path, *_ in known.values() for ancestor in _uuids(path)}
+        wanted = Q(uuid__in={*known, *lineages})
+        leaves_only = not any(container for *_, container in known.values())
         for event in self.events:
             uuid = event.uuid or found.get(event.task_id or "")
-            if event.kind is Kind.CANCEL and uuid in known:
-                wanted |= Q(root_id=known[uuid][1], path__contains=uuid.hex)
-        for row in self.objects.select_for_update().filter(wanted).order_by("pk"):
-            self.rows[row.uuid] = row
-            self.by_pk[row.pk] = row
-            self.by_task_id[row.task_id] = row
+            if event.kind is Kind.CANCEL:
+                leaves_only = False
+                if uuid in known:
+                    wanted |= Q(root_id=known[uuid][1], path__contains=uuid.hex)
+        return wanted, leaves_only
+
+    def lock(self, wanted: Q, *, containers: bool) -> None:
+        """Lock the ``wanted`` leaves, or containers, in primary-key order.
+
+        Every change locks its leaves before its containers, each in primary-key order: no two changes can
+        wait for each other.
+        """
+        rows = self.objects.select_for_update().filter(wanted, is_container=containers).order_by("pk")
+        for row in rows:
+            self.keep(row)
 
     def target(self, event: Event) -> UserTaskStatus | None:
         if event.uuid is not None:
@@ -218,7 +259,7 @@ class _Work:
         # A custom state a previous step left on its containers ends when the next step starts.
         for node in self.lineage(record):
             if not node.is_terminal:
-                self.set(node, state=states.IN_PROGRESS, started=node.started or at)
+                self.assign(node, state=states.IN_PROGRESS, started=node.started or at)
 
     def _steps(self, record: UserTaskStatus, event: Event) -> None:
         self.add_steps(self.lineage(record), completed_steps=event.value)
@@ -232,13 +273,13 @@ class _Work:
             return
         node: UserTaskStatus | None = record
         while node is not None and not node.is_terminal:
-            self.set(node, state=event.value)
+            self.assign(node, state=event.value)
             parent = self.parent_of(node)
             node = parent if parent is not None and _shares_state(parent, node) else None
 
     def _name(self, record: UserTaskStatus, event: Event) -> None:
         for node in self.lineage(record):
-            self.set(node, name=event.value)
+            self.assign(node, name=event.value)
 
     def _succeed(self, record: UserTaskStatus, event: Event) -> None:
         if record.is_terminal:
@@ -248,7 +289,7 @@ class _Work:
         self.finish(record, states.SUCCEEDED)
         node = record
         while node.completes_parent and (parent := self.parent_of(node)) is not None:
-            self.set(parent, children_left=max(parent.children_left - 1, 0))
+            self.assign(parent, children_left=max(parent.children_left - 1, 0))
             if parent.children_left or parent.is_terminal:
                 break
             self.finish(parent, states.SUCCEEDED)
@@ -267,7 +308,7 @@ class _Work:
         # An attempt starts the task's steps again: no record counts a failed attempt's steps.
         if record.completed_steps:
             self.add_steps(self.lineage(record), completed_steps=-record.completed_steps)
-        self.set(record, state=states.RETRYING, attempts=record.attempts + 1)
+        self.assign(record, state=states.RETRYING, attempts=record.attempts + 1)
 
     def _cancel(self, record: UserTaskStatus, event: Event) -> None:
         if record.is_terminal:
@@ -286,7 +327,7 @@ class _Work:
 
     # Recording what changed.
 
-    def set(self, record: UserTaskStatus, **values: Any) -> None:
+    def assign(self, record: UserTaskStatus, **values: Any) -> None:
         fields = self.changed.setdefault(record.uuid, set())
         for name, value in values.items():
             if getattr(record, name) != value:
@@ -303,30 +344,41 @@ class _Work:
                 added[name] = added.get(name, 0) + value
 
     def finish(self, record: UserTaskStatus, state: str) -> None:
-        self.set(record, state=state, finished=self.now)
+        self.assign(record, state=state, finished=self.now)
         self.ended.append(record)
 
     # Saving, and announcing once committed.
 
-    def save(self) -> None:
-        uuids = self.changed.keys() | {uuid for uuid, added in self.added.items() if any(added.values())}
-        if not uuids:
-            return
+    def changed_uuids(self) -> set[uuid_module.UUID]:
+        return set(self.changed) | {uuid for uuid, added in self.added.items() if any(added.values())}
+
+    def save_rows(self, which: Callable[[UserTaskStatus], bool]) -> None:
+        """Write the changes of the changed records that ``which`` accepts."""
         # Records are saved in groups that change the same fields: records given the same values share one
         # UPDATE (a batch's roll-up into an ancestor is one), and on PostgreSQL a group with different values
         # (the leaves of a batch, each with its own start time) is one UPDATE ... FROM (VALUES ...) too.
         groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[UserTaskStatus]] = {}
-        for uuid in uuids:
+        for uuid in self.changed_uuids():
             record = self.rows[uuid]
+            if not which(record):
+                continue
             fields = tuple(sorted(self.changed.get(uuid, ())))
             added = tuple(sorted(name for name, n in self.added.get(uuid, {}).items() if n))
             groups.setdefault((fields, added), []).append(record)
         for (fields, added), records in groups.items():
             self.update(records, fields, added)
-        for record in (self.rows[uuid] for uuid in uuids):
+
+    def save(self, written: Callable[[UserTaskStatus], bool] | None = None) -> None:
+        """Write the changes (but those of the records ``written`` accepts: saved already), advance the
+        trees' sequences, add the artifacts, and announce it all once committed."""
+        uuids = self.changed_uuids()
+        if not uuids:
+            return
+        self.save_rows(lambda record: written is None or not written(record))
+        changed = [self.rows[uuid] for uuid in uuids]
+        for record in changed:
             record.version += 1
             record.modified = self.now
-        changed = [self.rows[uuid] for uuid in uuids]
         trees: dict[uuid_module.UUID, list[UserTaskStatus]] = {}
         for record in changed:
             trees.setdefault(record.root_id, []).append(record)
