@@ -21,7 +21,7 @@ from celery.canvas import _chain, _chord, group, maybe_signature, maybe_unroll_g
 from celery.utils import uuid
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from .changes import announce_created
 from .exceptions import CanvasError
@@ -120,7 +120,34 @@ def _insert(records: list[UserTaskStatus]) -> None:
         for record in level:
             if record.path:
                 record.parent_id = by_uuid[uuid_module.UUID(hex=record.path.split("/")[-2])].pk
-        UserTaskStatus.objects.bulk_create(level, batch_size=1000)
+        if connection.vendor == "postgresql":
+            _insert_returning_ids(level)
+        else:
+            UserTaskStatus.objects.bulk_create(level, batch_size=1000)
+
+
+def _insert_returning_ids(records: list[UserTaskStatus]) -> None:
+    """``bulk_create`` for PostgreSQL without Django's per-value preparation, which took half of the time of
+    publishing a group of 1,000 tasks (cProfile): every value here is one psycopg adapts as it is (uuids,
+    aware datetimes, numbers, text)."""
+    meta = UserTaskStatus._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(field.column)) for field in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(records), 1000):
+            batch = records[start : start + 1000]
+            params = [getattr(record, field.attname) for record in batch for field in fields]
+            sql = (
+                f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(batch))} "
+                f"RETURNING {quote('id')}"
+            )
+            cursor.execute(sql, params)
+            for record, (pk,) in zip(batch, cursor.fetchall(), strict=True):
+                record.pk = pk
+                record._state.adding = False
+                record._state.db = connection.alias
 
 
 def _owner(user_ids: list[Any]) -> Any:
