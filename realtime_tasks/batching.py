@@ -62,7 +62,7 @@ class Writer:
         with self._condition:
             self._start()
             for event in events:
-                key = event.uuid or event.task_id
+                key = _key(event)
                 last = self._last.get(key)
                 if last is not None and last.kind is event.kind and event.kind in ADDITIVE:
                     # Steps follow steps: one event carries their sum, however fast the task reports them.
@@ -155,7 +155,15 @@ class Writer:
             connections.close_all()
             return
         except Exception:
-            logger.exception("Writing task records failed; the batch is dropped")
+            records = _by_record(events)
+            if len(records) == 1:
+                logger.exception("Writing the record of %s failed; its events are dropped", _key(events[0]))
+                return
+            # One record's bad event (a foreign key failing at commit, say) must not cost the others theirs:
+            # each record is written on its own.
+            logger.warning("Writing a batch failed; its records are written one by one", exc_info=True)
+            for own in records:
+                self._write(own)
             return
         if self._failures:
             self._failures = 0
@@ -168,6 +176,19 @@ class Writer:
             record = event.record
             if record is not None and record.is_read and record.uuid in outcome.canceled:
                 record._canceled = True
+
+
+def _key(event: Event) -> Any:
+    """What names an event's record: its uuid or, for a task's record not read yet, its task id."""
+    return event.uuid or event.task_id
+
+
+def _by_record(events: list[Event]) -> list[list[Event]]:
+    """``events`` by record, each record's in the order they happened."""
+    records: dict[Any, list[Event]] = {}
+    for event in events:
+        records.setdefault(_key(event), []).append(event)
+    return list(records.values())
 
 
 writer = Writer()

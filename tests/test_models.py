@@ -174,6 +174,21 @@ def test_one_batch_rolls_every_leaf_up_in_one_update_per_ancestor(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_bad_event_costs_a_batch_only_its_own_record(user: User, writer: Writer) -> None:
+    leaf = get(0, build(group(step.si(user_id=user.pk), step.si(user_id=user.pk))))
+
+    def record_of_a_user_gone() -> UserTaskStatus:
+        # A task started after its user was deleted: the foreign key fails when the batch commits.
+        return UserTaskStatus.objects.create(user_id=user.pk + 1000, task_id="orphan", task_class="x")
+
+    writer.submit(Event(Kind.START, task_id="orphan", create=record_of_a_user_gone))
+    writer.submit(Event(Kind.START, task_id=leaf.task_id), Event(Kind.SUCCEED, task_id=leaf.task_id))
+    assert writer.flush()
+    assert fresh(leaf).state == "Succeeded"
+    assert not UserTaskStatus.objects.filter(task_id="orphan").exists()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_canceled_task_learns_it_from_the_next_batch(user: User, writer: Writer) -> None:
     leaf = get(0, build(group(step.si(user_id=user.pk), step.si(user_id=user.pk))))
     leaf._writer = writer
