@@ -2,18 +2,19 @@
 
 A task's start, progress steps, success, failure and retry do not write anything in the task's own thread:
 they are handed to the process's writer, which applies every event of the last ``REALTIME_TASKS_WRITE_WINDOW``
-seconds in one transaction (``changes.apply``), with one UPDATE per distinct record. So a tree's containers
-are locked once per window per process, not once per event, and however many processes run a tree's tasks
-none of them queues behind another's every event. A task that ends within the window is written once, and one
-reporting progress for minutes is written once per window.
+seconds in one transaction (``changes.apply``): the leaves first, then the containers' roll-up, one UPDATE
+per distinct change. So a tree's containers are locked once per window per process, for a few statements,
+and however many processes run a tree's tasks none of them queues behind another's every event. A task
+that ends within the window is written once, and one reporting progress for minutes once per window.
 
 The writer is one thread with its own database connection, which Celery's Django fix-up (closing the task
-thread's connections around every task) does not touch: tracking opens no connection per task. The task's
-own lookup of its record (``task.status``) runs on that thread too.
+thread's connections around every task) does not touch: tracking opens no connection per task. A task's
+record (``task.status``) is read on that thread too, and only when one of its fields is asked for.
 
-Nothing is lost while the database is away: a batch that fails is kept and written again, first in line,
-when it answers. What the process holds when it is killed is lost with it; the reconciler (reconcile.py)
-finishes those records from what Celery's result backend knows.
+Nothing is lost while the database is away: a batch it refuses is kept and written again, first in line,
+when it answers. A batch that fails otherwise is written again record by record, so that one bad event
+loses only its own record's. What the process holds when it is killed is lost with it; the reconciler
+(reconcile.py) finishes those records from what Celery's result backend knows.
 """
 
 from __future__ import annotations
