@@ -48,6 +48,12 @@ class Writer:
     """One per process: a buffer of events and the thread that writes them."""
 
     def __init__(self) -> None:
+        self._reset()
+        # A forked child (a prefork pool's process) inherits the parent's buffer and lock, maybe held by the
+        # parent's writer at the moment of the fork, but not its thread: it starts afresh.
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
         self._condition = threading.Condition()
         self._events: list[Event] = []
         # The latest event held for each record, which steps that follow it are added to.
@@ -100,10 +106,8 @@ class Writer:
         return True
 
     def _start(self) -> None:
-        # A forked worker process inherits the object but not the thread.
         if self._pid != os.getpid():
-            self._pid, self._events, self._calls, self._due, self._writing = os.getpid(), [], [], None, False
-            self._last = {}
+            self._pid = os.getpid()
             threading.Thread(target=self._run, name="realtime-tasks-writer", daemon=True).start()
 
     def _run(self) -> None:

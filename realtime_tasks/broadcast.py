@@ -212,10 +212,15 @@ class Broadcaster:
         self._lock = threading.Lock()
         self._queue: _Queue | None = None
         self._pid = 0
+        # A forked child inherits the lock, maybe held by another thread of the parent at the fork.
+        os.register_at_fork(after_in_child=self._forked)
         self._outage = OutageLog(
             "Status broadcasts are failing; clients will notice what they missed and re-fetch it",
             "Status broadcasts work again",
         )
+
+    def _forked(self) -> None:
+        self._lock = threading.Lock()
 
     def changes_committed(
         self, statuses: list[UserTaskStatus], root: UserTaskStatus, sequence: int, **kwargs: Any

@@ -30,7 +30,6 @@ from django.utils.timezone import now
 
 from .batching import writer
 from .changes import Event, Kind
-from .conf import conf
 from .exceptions import TaskCanceledException
 from .models import UserTaskStatus
 from .tasks import UserTaskMixin
@@ -53,6 +52,8 @@ def connect() -> None:
 def started(sender: Task[Any, Any] | None = None, task: Task[Any, Any] | None = None, **kwargs: Any) -> None:
     if isinstance(task, UserTaskMixin):
         # Canceled before it started: the revoke stops it, or its first progress call does.
+        # Marks the process that runs the task: only there do its events go to the writer.
+        task.request.realtime_tasks_running = True
         with contextlib.suppress(TaskCanceledException):
             _record_event(task, task.request.id, Kind.START, now())
 
@@ -112,24 +113,29 @@ def _quietly(function: Any) -> Any:
 
 
 def _record_event(task: UserTaskMixin, task_id: str | None, kind: Kind, value: Any = None) -> None:
-    request = task.request
-    if task_id is None or request.id != task_id or request.is_eager or conf.WRITE_WINDOW <= 0:
-        # Not the process running the task, or no batching: at once, on the record in the database.
-        status = task.status if task_id is not None and request.id == task_id else None
-        if status is None:
-            status = UserTaskStatus.objects.filter(task_id=task_id).first()
-        if status is not None:
-            status._change(kind, value, at_once=True)
+    if task_id is None:
         return
-    cached = getattr(request, "realtime_tasks_status", None)
-    if cached is not None and cached.task_id == task_id:
-        writer.submit(Event.of(cached, kind, value))  # its path is known: the batch need not look it up
+    request = task.request
+    running_here = request.id == task_id and getattr(request, "realtime_tasks_running", False)
+    if not running_here:
+        # The worker's main process, reporting a task lost with its pool process or revoked before it ran:
+        # at once (it forks pool processes, so it keeps no writer thread).
+        found = UserTaskStatus.objects.filter(task_id=task_id).first()
+        if found is not None:
+            found._change(kind, value, at_once=True)
+        return
+    status = task.status
+    if status._writer is None:  # run eagerly, or not batching: at once
+        status._change(kind, value, at_once=True)
+        return
+    if status.is_read:
+        writer.submit(Event.of(status, kind, value))  # its path is known: the batch need not look it up
         return
     # A task that never read its record: named by task id, created when its publisher did not.
     create = None
     if kind is Kind.START:
         create = functools.partial(task.find_or_record, task_id, request.args, request.kwargs)
-    writer.submit(Event(kind, value, task_id=task_id, create=create))
+    writer.submit(Event(kind, value, task_id=task_id, record=status, create=create))
 
 
 def _fail_untracked(task: Task[Any, Any], message: str) -> None:
