@@ -19,6 +19,11 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # The processes the tests start log there, from the first test on (a fresh clone has no such folder).
+    (ROOT / "test-artifacts").mkdir(exist_ok=True)
+
+
 def _missing_services() -> list[str]:
     missing = []
     try:
