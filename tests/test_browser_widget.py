@@ -261,7 +261,8 @@ def test_ten_thousand_task_group_comes_in_frames_under_1_mb_shows_and_stays_resp
         + sum(
             len(tree["records"])
             for _, message in part
-            for tree in message.get("trees", [])
+            if message["type"] == "snapshot"
+            for tree in message["trees"]
             if tree["root"] == root
         )
         for part in (frames[:live], frames[live:])
