@@ -107,12 +107,17 @@ def apply(events: Sequence[Event], *, reconnect: bool = True) -> Outcome:
     model = apps.get_model("realtime_tasks", "UserTaskStatus")
     using = router.db_for_write(model)
     retry = reconnect and not connections[using].in_atomic_block
+    # A writer's usual batch: every event names a running task by its task id, and none cancels.
+    fast = bool(events) and all(e.uuid is None and e.task_id and e.kind is not Kind.CANCEL for e in events)
     while True:
-        work = _Work(model, events, using)
+        work = _Work(model, events, using, fast=fast)
         try:
             with transaction.atomic(using=using):
                 work.run()
                 work.body_done = True
+        except _NotAllLeaves:
+            fast = False  # nothing was written: the batch goes the general way
+            continue
         except (InterfaceError, OperationalError) as error:
             if work.body_done:
                 raise AmbiguousCommit(str(error)) from error
@@ -128,10 +133,13 @@ def apply(events: Sequence[Event], *, reconnect: bool = True) -> Outcome:
 
 
 class _Work:
-    def __init__(self, model: type[UserTaskStatus], events: Sequence[Event], using: str) -> None:
+    def __init__(
+        self, model: type[UserTaskStatus], events: Sequence[Event], using: str, *, fast: bool = False
+    ) -> None:
         self.model = model
         self.events = events
         self.using = using
+        self.fast = fast
         self.now = now()
         self.outcome = Outcome()
         self.body_done = False
@@ -153,8 +161,9 @@ class _Work:
     # Finding and locking.
 
     def run(self) -> None:
-        wanted, leaves_only = self.find()
-        self.lock(wanted, containers=False)
+        wanted, leaves_only = self.find_locking_leaves() if self.fast else self.find()
+        if not self.fast:
+            self.lock(wanted, containers=False)
         if leaves_only:
             # Every event names a task (none cancels): the leaves' changes do not depend on their containers.
             # They are written first, and the containers locked last, just for their roll-up and the commit,
@@ -187,6 +196,19 @@ class _Work:
         self.rows[row.uuid] = row
         self.by_pk[row.pk] = row
         self.by_task_id[row.task_id] = row
+
+    def find_locking_leaves(self) -> tuple[Q, bool]:
+        """``find()`` for a batch whose events all name running tasks by task id (a writer's usual batch):
+        their records are looked up and locked in one query. Raises ``_NotAllLeaves`` when one of them is
+        not a leaf there (a record to create, a tree deleted meanwhile): the batch goes the general way."""
+        task_ids = {event.task_id for event in self.events}
+        rows = self.objects.select_for_update().filter(task_id__in=task_ids, is_container=False)
+        for row in rows.order_by("pk"):
+            self.keep(row)
+        if len(self.by_task_id) != len(task_ids):
+            raise _NotAllLeaves
+        lineages = {ancestor for row in self.rows.values() for ancestor in _uuids(row.path)}
+        return Q(uuid__in=lineages), True
 
     def find(self) -> tuple[Q, bool]:
         """The rows the events need (the records they name, their ancestors, the subtrees they cancel), and
@@ -383,7 +405,9 @@ class _Work:
         for record in changed:
             trees.setdefault(record.root_id, []).append(record)
         roots = [self.rows[root] for root in trees if root in self.rows]
-        self.objects.filter(pk__in=[root.pk for root in roots]).update(sequence=F("sequence") + 1)
+        if roots:
+            sequence = self.connection.ops.quote_name("sequence")
+            self.update_rows([root.pk for root in roots], [f"{sequence} = {sequence} + 1"], [])
         for root in roots:
             root.sequence += 1
         if self.artifacts:
@@ -405,16 +429,42 @@ class _Work:
         alike: dict[tuple[Any, ...], list[int]] = {}
         for record in records:
             alike.setdefault(values(record), []).append(record.pk)
-        connection = connections[self.using]
-        if len(alike) > 1 and connection.vendor == "postgresql":
+        if len(alike) > 1 and self.connection.vendor == "postgresql":
             self.update_from_values(records, fields, added, values)
             return
+        # SQL written by hand: the ORM builds the same statement at several times the cost, and this runs in
+        # every worker process's writer once per batch.
+        quote = self.connection.ops.quote_name
+        meta = self.model._meta
+        columns = [meta.get_field(name) for name in fields]
+        assignments = [f"{quote(column.column)} = %s" for column in columns]
+        steps = [quote(meta.get_field(name).column) for name in added]
+        assignments += [f"{column} = {column} + %s" for column in steps]
+        assignments += [f"{quote('version')} = {quote('version')} + 1", f"{quote('modified')} = %s"]
         for same, pks in alike.items():
-            expressions: dict[str, Any] = dict(zip(fields, same, strict=False))
-            expressions.update(
-                {name: F(name) + n for name, n in zip(added, same[len(fields) :], strict=True)}
-            )
-            self.objects.filter(pk__in=pks).update(**expressions, version=F("version") + 1, modified=self.now)
+            params = [
+                column.get_db_prep_save(value, self.connection)
+                for column, value in zip(columns, same, strict=False)
+            ]
+            self.update_rows(pks, assignments, [*params, *same[len(fields) :], self.prepared_now])
+
+    @property
+    def connection(self) -> Any:
+        return connections[self.using]
+
+    @property
+    def prepared_now(self) -> Any:
+        return self.model._meta.get_field("modified").get_db_prep_save(self.now, self.connection)
+
+    def update_rows(self, pks: list[int], assignments: list[str], params: list[Any]) -> None:
+        """UPDATE the rows ``pks`` with ``assignments`` (SQL; their values in ``params``)."""
+        quote = self.connection.ops.quote_name
+        sql = (
+            f"UPDATE {quote(self.model._meta.db_table)} SET {', '.join(assignments)} "
+            f"WHERE {quote('id')} IN ({', '.join(['%s'] * len(pks))})"
+        )
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, [*params, *pks])
 
     def update_from_values(
         self,
@@ -508,11 +558,8 @@ class _Work:
         return [Event(Kind.CANCEL, uuid=head.uuid, revoke=False) for head in heads]
 
 
-@dataclass(frozen=True)
-class _Added:
-    """Steps added to a field, saved relative to the stored value."""
-
-    steps: int
+class _NotAllLeaves(Exception):
+    """A batch's fast way does not fit it: one of its task ids names no leaf."""
 
 
 def _uuids(path: str) -> list[uuid_module.UUID]:
