@@ -436,15 +436,15 @@ class _Work:
         # every worker process's writer once per batch.
         quote = self.connection.ops.quote_name
         meta = self.model._meta
-        columns = [meta.get_field(name) for name in fields]
-        assignments = [f"{quote(column.column)} = %s" for column in columns]
-        steps = [quote(meta.get_field(name).column) for name in added]
-        assignments += [f"{column} = {column} + %s" for column in steps]
+        columns: list[Any] = [meta.get_field(name) for name in (*fields, *added)]
+        names = [quote(column.column) for column in columns]
+        assignments = [f"{name} = %s" for name in names[: len(fields)]]
+        assignments += [f"{name} = {name} + %s" for name in names[len(fields) :]]
         assignments += [f"{quote('version')} = {quote('version')} + 1", f"{quote('modified')} = %s"]
         for same, pks in alike.items():
             params = [
                 column.get_db_prep_save(value, self.connection)
-                for column, value in zip(columns, same, strict=False)
+                for column, value in zip(columns[: len(fields)], same, strict=False)
             ]
             self.update_rows(pks, assignments, [*params, *same[len(fields) :], self.prepared_now])
 
