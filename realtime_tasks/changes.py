@@ -224,15 +224,22 @@ class _Work:
         if not params:
             return []
         quote = self.connection.ops.quote_name
-        marks = ", ".join(["%s"] * len(params))
+        condition, params = self.one_of(quote(field.column), params)
         kind = quote("is_container") if containers else f"NOT {quote('is_container')}"
         lock = " FOR UPDATE" if self.connection.features.has_select_for_update else ""
         sql = (
-            f"SELECT * FROM {quote(self.model._meta.db_table)} WHERE {quote(field.column)} IN ({marks}) "
-            f"AND {kind} ORDER BY {quote('id')}{lock}"
+            f"SELECT * FROM {quote(self.model._meta.db_table)} WHERE {condition} AND {kind} "
+            f"ORDER BY {quote('id')}{lock}"
         )
         rows: Iterable[UserTaskStatus] = self.objects.raw(sql, params)
         return rows
+
+    def one_of(self, column: str, values: list[Any]) -> tuple[str, list[Any]]:
+        """SQL saying that ``column`` holds one of ``values``, and its parameters. On PostgreSQL one array:
+        the statement's text is the same whatever the batch's size, so psycopg parses it once."""
+        if self.connection.vendor == "postgresql":
+            return f"{column} = ANY(%s)", [values]
+        return f"{column} IN ({', '.join(['%s'] * len(values))})", values
 
     def find(self) -> tuple[Q, bool]:
         """The rows the events need (the records they name, their ancestors, the subtrees they cancel), and
@@ -483,12 +490,10 @@ class _Work:
     def update_rows(self, pks: list[int], assignments: list[str], params: list[Any]) -> None:
         """UPDATE the rows ``pks`` with ``assignments`` (SQL; their values in ``params``)."""
         quote = self.connection.ops.quote_name
-        sql = (
-            f"UPDATE {quote(self.model._meta.db_table)} SET {', '.join(assignments)} "
-            f"WHERE {quote('id')} IN ({', '.join(['%s'] * len(pks))})"
-        )
+        condition, ids = self.one_of(quote("id"), pks)
+        sql = f"UPDATE {quote(self.model._meta.db_table)} SET {', '.join(assignments)} WHERE {condition}"
         with self.connection.cursor() as cursor:
-            cursor.execute(sql, [*params, *pks])
+            cursor.execute(sql, [*params, *ids])
 
     def update_from_values(
         self,
@@ -497,35 +502,30 @@ class _Work:
         added: tuple[str, ...],
         values: Callable[[UserTaskStatus], tuple[Any, ...]],
     ) -> None:
-        """One UPDATE ... FROM (VALUES ...) for records that change the same fields to different values."""
-        connection = connections[self.using]
+        """One UPDATE ... FROM unnest(...) for records that change the same fields to different values: one
+        array per column, so that the statement is the same whatever the number of records."""
+        connection = self.connection
         quote = connection.ops.quote_name
         meta = self.model._meta
         columns: list[Any] = [meta.get_field(name) for name in (*fields, *added)]
         key = quote("id")
         names = [quote(column.column) for column in columns]
-        # The first row's casts type the VALUES: steps added are bigints (a retry adds a negative number).
+        # Steps added are bigints (a retry adds a negative number).
         casts = ["bigint", *(c.db_type(connection) for c in columns[: len(fields)]), *["bigint"] * len(added)]
-        row = "(" + ", ".join(["%s"] * len(casts)) + ")"
-        first = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
         assignments = [f"{name} = v.{name}" for name in names[: len(fields)]]
         assignments += [f"{name} = t.{name} + v.{name}" for name in names[len(fields) :]]
         version, modified = quote("version"), quote("modified")
         assignments += [f"{version} = t.{version} + 1", f"{modified} = %s"]
-        rows = ", ".join([first] + [row] * (len(records) - 1))
+        arrays = ", ".join(f"%s::{cast}[]" for cast in casts)
         sql = (
             f"UPDATE {quote(meta.db_table)} AS t SET {', '.join(assignments)} "
-            f"FROM (VALUES {rows}) AS v({', '.join([key, *names])}) WHERE t.{key} = v.{key}"
+            f"FROM unnest({arrays}) AS v({', '.join([key, *names])}) WHERE t.{key} = v.{key}"
         )
-        params: list[Any] = [self.now]  # the SET clause's, before the VALUES' in the statement
-        for record in records:
-            own = values(record)
-            params.append(record.pk)
-            params += [
-                column.get_db_prep_save(value, connection)
-                for column, value in zip(columns[: len(fields)], own[: len(fields)], strict=True)
-            ]
-            params += own[len(fields) :]
+        rows = [values(record) for record in records]
+        params: list[Any] = [self.now, [record.pk for record in records]]
+        for index, column in enumerate(columns[: len(fields)]):
+            params.append([column.get_db_prep_save(row[index], connection) for row in rows])
+        params += [[row[index] for row in rows] for index in range(len(fields), len(columns))]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
 
