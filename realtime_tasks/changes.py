@@ -427,18 +427,27 @@ class _Work:
         uuids = self.changed_uuids()
         if not uuids:
             return
-        self.save_rows(lambda record: written is None or not written(record))
+
+        def unsaved(record: UserTaskStatus) -> bool:
+            return written is None or not written(record)
+
         changed = [self.rows[uuid] for uuid in uuids]
-        for record in changed:
-            record.version += 1
-            record.modified = self.now
         trees: dict[uuid_module.UUID, list[UserTaskStatus]] = {}
         for record in changed:
             trees.setdefault(record.root_id, []).append(record)
         roots = [self.rows[root] for root in trees if root in self.rows]
-        if roots:
+        # A root whose own change is still to be written advances its sequence in the same UPDATE.
+        apart = [root for root in roots if root.uuid not in uuids or not unsaved(root)]
+        for root in roots:
+            if root not in apart:
+                self.added.setdefault(root.uuid, {})["sequence"] = 1
+        self.save_rows(unsaved)
+        if apart:
             sequence = self.connection.ops.quote_name("sequence")
-            self.update_rows([root.pk for root in roots], [f"{sequence} = {sequence} + 1"], [])
+            self.update_rows([root.pk for root in apart], [f"{sequence} = {sequence} + 1"], [])
+        for record in changed:
+            record.version += 1
+            record.modified = self.now
         for root in roots:
             root.sequence += 1
         if self.artifacts:
