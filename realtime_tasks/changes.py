@@ -28,7 +28,7 @@ import uuid as uuid_module
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
@@ -595,9 +595,11 @@ class _NotAllLeaves(Exception):
     """A batch's fast way does not fit it: one of its task ids names no leaf."""
 
 
-def _uuids(path: str) -> list[uuid_module.UUID]:
-    """The ancestors named by a record's ``path``, root first."""
-    return [uuid_module.UUID(hex=part) for part in path.split("/") if part]
+@lru_cache(maxsize=4096)
+def _uuids(path: str) -> tuple[uuid_module.UUID, ...]:
+    """The ancestors named by a record's ``path``, root first. Cached: the leaves of a container share their
+    path, and a batch reads each one's several times."""
+    return tuple(uuid_module.UUID(hex=part) for part in path.split("/") if part)
 
 
 def _artifact_model() -> Any:

@@ -5,6 +5,7 @@ It also cuts trees into messages that stay under the channel-layer spec's 1 MB, 
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Iterable
@@ -30,9 +31,11 @@ def _time(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _parent(record: UserTaskStatus) -> str | None:
+@functools.lru_cache(maxsize=4096)
+def _parent(path: str) -> str | None:
     # The last ancestor in the path is the parent: no query, and no need to know what parent_id holds.
-    ancestors = record.path.rstrip("/")
+    # Cached: siblings share their path.
+    ancestors = path.rstrip("/")
     if not ancestors:
         return None
     return str(uuid.UUID(hex=ancestors.rsplit("/", 1)[-1]))
@@ -45,7 +48,7 @@ def serialize(record: UserTaskStatus, error: str | None = None) -> dict[str, Any
     return {
         "uuid": str(record.uuid),
         "root": str(record.root_id),
-        "parent": _parent(record),
+        "parent": _parent(record.path),
         "position": record.position,
         "task_id": record.task_id,
         "kind": KINDS.get(record.task_class, "task"),
