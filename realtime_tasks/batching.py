@@ -42,6 +42,9 @@ IDLE_SECONDS = 5.0
 ADDITIVE = frozenset({Kind.STEPS, Kind.TOTAL})
 # The longest wait between two tries of a batch while the database is away.
 MAX_BACKOFF = 5.0
+# The most events one transaction applies: a backlog (what piled up while the database was away, a process
+# handing over thousands of events at once) is written in several, none holding a tree's containers long.
+MAX_BATCH = 1000
 
 
 class Writer:
@@ -123,8 +126,10 @@ class Writer:
                 calls, self._calls = self._calls, []
                 events: list[Event] = []
                 if self._due is not None and self._due <= time.monotonic():
-                    events, self._events, self._due = self._events, [], None
-                    self._last = {}
+                    events, self._events = self._events[:MAX_BATCH], self._events[MAX_BATCH:]
+                    # The rest is due at once; steps that follow add to its events, not to those written now.
+                    self._last = {_key(event): event for event in self._events}
+                    self._due = time.monotonic() if self._events else None
                 self._writing = True
             for function, future in calls:
                 try:

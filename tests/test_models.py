@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
 from django.utils.timezone import now
 
+from realtime_tasks import batching
 from realtime_tasks.batching import Writer
 from realtime_tasks.canvas import record_canvas, record_leaf
 from realtime_tasks.changes import Event, Kind
@@ -171,6 +172,26 @@ def test_one_batch_rolls_every_leaf_up_in_one_update_per_ancestor(
     assert sorted(str(r.uuid) for r in received["stopped"]) == sorted(
         str(r.uuid) for r in [*members, group_record, root]
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backlog_is_written_in_transactions_of_at_most_max_batch_events(
+    user: User, writer: Writer, received: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batching, "MAX_BATCH", 4)
+    root = build(group(step.si(user_id=user.pk) for _ in range(3)))
+    members = list(UserTaskStatus.objects.filter(parent=root))
+    received["committed"].clear()  # the tree's creation
+    for member in members:
+        writer.submit(Event(Kind.START, task_id=member.task_id))
+    for member in members:
+        writer.submit(Event(Kind.SUCCEED, task_id=member.task_id))
+    assert writer.flush()
+    # Six events: four (three leaves and the group changed), then two (two leaves and the group).
+    assert [len(statuses) for statuses in received["committed"]] == [4, 3]
+    root = fresh(root)
+    assert (root.state, root.completed_steps, root.sequence) == ("Succeeded", 3, 3)
+    assert len(received["stopped"]) == 4
 
 
 @pytest.mark.django_db(transaction=True)
