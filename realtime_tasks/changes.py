@@ -6,13 +6,17 @@ window with every event its tasks produced. One call:
 
 1. finds the records the events name (by uuid, or by Celery task id) and their ancestors' uuids from their
    paths (a path never changes, so it is read without a lock);
-2. locks those records, their ancestors and, for a cancel, their subtrees, in ONE query ordered by primary
-   key: every transaction takes its locks in the same order, so none waits for another that waits for it;
+2. locks the leaves, then the containers (the ancestors and, for a cancel, the subtrees), each in one query
+   ordered by primary key: every transaction takes its locks in the same order, so none waits for another
+   that waits for it. A batch whose events all name running tasks by task id (a worker's usual batch) finds
+   and locks its leaves in one query, and when no event cancels, the leaves' changes are written before the
+   containers are locked: a busy tree's containers are held for a few statements;
 3. applies the events in order to the locked rows, by the rules of docs/status-trees.md (sums, a terminal
    state entered once and never left, nothing moved backwards);
 4. saves each distinct change in one UPDATE (steps are relative increments, and records given the same change
    share the query: a batch's roll-up is one UPDATE per ancestor, not one per leaf), and advances the
-   sequence of every tree it changed;
+   sequence of every tree it changed. These statements are SQL written by hand (docs/architecture.md says
+   why);
 5. once the transaction commits, copies the new values into the caller's instances and sends the signals:
    ``status_changed`` per record, ``changes_committed`` per tree, ``user_task_stopped`` per record that
    ended. The live layer is a receiver of ``changes_committed`` (``broadcast.Broadcaster.changes_committed``,
@@ -470,7 +474,7 @@ class _Work:
         for record in records:
             alike.setdefault(values(record), []).append(record.pk)
         if len(alike) > 1 and self.connection.vendor == "postgresql":
-            self.update_from_values(records, fields, added, values)
+            self.update_from_arrays(records, fields, added, values)
             return
         # SQL written by hand: the ORM builds the same statement at several times the cost, and this runs in
         # every worker process's writer once per batch.
@@ -504,7 +508,7 @@ class _Work:
         with self.connection.cursor() as cursor:
             cursor.execute(sql, [*params, *ids])
 
-    def update_from_values(
+    def update_from_arrays(
         self,
         records: list[UserTaskStatus],
         fields: tuple[str, ...],

@@ -188,6 +188,22 @@ def test_tracking_opens_no_database_connection_per_task(user: User, celery_worke
     assert len(set(backends)) <= 4  # one per worker process (concurrency 4), not one per task
 
 
+def test_task_sent_by_name_is_recorded_by_the_worker_that_runs_it(user: User, celery_worker: Any) -> None:
+    """``send_task`` publishes past ``apply_async``: no record exists until the worker starts the task. A
+    batch holding its events finds no leaf for its task id and is applied the general way, which creates the
+    record; the group's events, published at the same moment and maybe in the same batch, are not lost."""
+    root = root_of(group(step.si(user_id=user.pk) for _ in range(4)).apply_async())
+    result = step.app.send_task(step.name, kwargs={"user_id": user.pk, "steps": 3})
+    wait_for_tree(root)
+    wait_until(lambda: UserTaskStatus.objects.filter(task_id=result.id, state="Succeeded").exists())
+    record = UserTaskStatus.objects.get(task_id=result.id)
+    assert (record.completed_steps, record.total_steps, record.user_id) == (3, 3, user.pk)
+    assert (
+        states(UserTaskStatus.objects.get(pk=root.pk))
+        == [("group", "Succeeded")] + [("step", "Succeeded")] * 4
+    )
+
+
 def test_retry_counts_attempts_and_succeeds(user: User, celery_worker: Any) -> None:
     canvas = chain(step.si(user_id=user.pk, steps=3, retry=2), step.si(user_id=user.pk))
     root = wait_for_tree(root_of(canvas.apply_async()))
