@@ -33,6 +33,7 @@ echo ">>> fuzz, a short run (make fuzz runs 10,000 of each)"
 echo ">>> benchmarks, once each in quick mode (proves they still run; no figure is judged)"
 .venv/bin/python -m bench all --quick
 .venv/bin/python -m bench.widget --quick
+.venv/bin/python -m bench.batch --quick
 
 if [[ -f package.json ]] && node -e 'process.exit(require("./package.json").scripts?.test ? 0 : 1)'; then
     # Not `npm ci`: the registry here lacks some of rollup's optional platform packages, so the lock
