@@ -61,7 +61,7 @@ def main() -> None:
         return spent / len(batches)
 
     run(SIZES[0])  # warm-up: connections, caches
-    print(f"| tasks per batch | CPU per batch (ms) | CPU per task (ms) |\n|---|---|---|")
+    print("| tasks per batch | CPU per batch (ms) | CPU per task (ms) |\n|---|---|---|")
     for size in SIZES:
         per_batch = statistics.median(run(size) for _ in range(1 if quick else 3))
         print(f"| {size} | {per_batch * 1000:.2f} | {per_batch * 1000 / size:.3f} |", flush=True)

@@ -23,7 +23,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
-from .changes import announce_created
+from .changes import ancestors, announce_created
 from .exceptions import CanvasError
 from .models import UserTaskStatus
 
@@ -118,11 +118,8 @@ def _insert(records: list[UserTaskStatus]) -> None:
     for record in records:
         levels.setdefault(record.path.count("/"), []).append(record)
     for depth in sorted(levels):
-        level = levels[depth]
-        for record in level:
-            if record.path:
-                record.parent_id = by_uuid[_parent_uuid(record)].pk
-        UserTaskStatus.objects.bulk_create(level, batch_size=1000)
+        _link_parents(levels[depth], by_uuid)
+        UserTaskStatus.objects.bulk_create(levels[depth], batch_size=1000)
 
 
 def _copy(records: list[UserTaskStatus]) -> None:
@@ -140,10 +137,7 @@ def _copy(records: list[UserTaskStatus]) -> None:
         )
         for record, (pk,) in zip(records, cursor.fetchall(), strict=True):
             record.pk = pk
-        by_uuid = {record.uuid: record for record in records}
-        for record in records:
-            if record.path:
-                record.parent_id = by_uuid[_parent_uuid(record)].pk
+        _link_parents(records, {record.uuid: record for record in records})
         columns = ", ".join(quote(str(field.column)) for field in fields)
         # COPY goes past Django's cursor wrapper: its errors are turned into Django's here (an IntegrityError
         # is what record_canvas recovers from).
@@ -158,8 +152,11 @@ def _copy(records: list[UserTaskStatus]) -> None:
         record._state.db = connection.alias
 
 
-def _parent_uuid(record: UserTaskStatus) -> uuid_module.UUID:
-    return uuid_module.UUID(hex=record.path.split("/")[-2])
+def _link_parents(records: Iterable[UserTaskStatus], by_uuid: dict[uuid_module.UUID, UserTaskStatus]) -> None:
+    """Give each of ``records`` its parent's primary key, from ``by_uuid``."""
+    for record in records:
+        if record.path:
+            record.parent_id = by_uuid[ancestors(record.path)[-1]].pk
 
 
 def _owner(user_ids: list[Any]) -> Any:

@@ -218,7 +218,7 @@ class _Work:
             self.keep(row)
         if len(self.by_task_id) != len(task_ids):
             raise _NotAllLeaves
-        return {ancestor for row in self.rows.values() for ancestor in _uuids(row.path)}
+        return {ancestor for row in self.rows.values() for ancestor in ancestors(row.path)}
 
     def locked(self, column: str, values: Iterable[Any], *, containers: bool) -> Iterable[UserTaskStatus]:
         """The leaves, or containers, whose ``column`` holds one of ``values``, locked in primary-key order.
@@ -268,7 +268,7 @@ class _Work:
                     record = event.create()
                     known[record.uuid] = (record.path, record.root_id, record.is_container)
                     found[record.task_id] = record.uuid
-        lineages = {ancestor for path, *_ in known.values() for ancestor in _uuids(path)}
+        lineages = {ancestor for path, *_ in known.values() for ancestor in ancestors(path)}
         wanted = Q(uuid__in={*known, *lineages})
         leaves_only = not any(container for *_, container in known.values())
         for event in self.events:
@@ -296,7 +296,7 @@ class _Work:
 
     def lineage(self, record: UserTaskStatus) -> list[UserTaskStatus]:
         """``record``'s ancestors, root first, then the record itself."""
-        return [*(self.rows[uuid] for uuid in _uuids(record.path) if uuid in self.rows), record]
+        return [*(self.rows[uuid] for uuid in ancestors(record.path) if uuid in self.rows), record]
 
     def parent_of(self, record: UserTaskStatus) -> UserTaskStatus | None:
         return None if record.parent_id is None else self.by_pk.get(record.parent_id)
@@ -406,7 +406,7 @@ class _Work:
 
     # Saving, and announcing once committed.
 
-    def changed_uuids(self) -> set[uuid_module.UUID]:
+    def changedancestors(self) -> set[uuid_module.UUID]:
         return set(self.changed) | {uuid for uuid, added in self.added.items() if any(added.values())}
 
     def save_rows(self, which: Callable[[UserTaskStatus], bool]) -> None:
@@ -415,7 +415,7 @@ class _Work:
         # UPDATE (a batch's roll-up into an ancestor is one), and on PostgreSQL a group with different values
         # (the leaves of a batch, each with its own start time) is one UPDATE ... FROM (VALUES ...) too.
         groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[UserTaskStatus]] = {}
-        for uuid in self.changed_uuids():
+        for uuid in self.changedancestors():
             record = self.rows[uuid]
             if not which(record):
                 continue
@@ -428,7 +428,7 @@ class _Work:
     def save(self, written: Callable[[UserTaskStatus], bool] | None = None) -> None:
         """Write the changes (but those of the records ``written`` accepts: saved already), advance the
         trees' sequences, add the artifacts, and announce it all once committed."""
-        uuids = self.changed_uuids()
+        uuids = self.changedancestors()
         if not uuids:
             return
 
@@ -600,9 +600,9 @@ class _NotAllLeaves(Exception):
 
 
 @lru_cache(maxsize=4096)
-def _uuids(path: str) -> tuple[uuid_module.UUID, ...]:
-    """The ancestors named by a record's ``path``, root first. Cached: the leaves of a container share their
-    path, and a batch reads each one's several times."""
+def ancestors(path: str) -> tuple[uuid_module.UUID, ...]:
+    """The uuids of the ancestors named by a record's ``path``, root first. Cached: the leaves of a container
+    share their path, and a batch reads each one's several times."""
     return tuple(uuid_module.UUID(hex=part) for part in path.split("/") if part)
 
 

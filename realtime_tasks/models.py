@@ -13,7 +13,7 @@ from django.db.models import F, Q
 from django.utils.timezone import now
 
 from . import states
-from .changes import Event, Kind, apply
+from .changes import Event, Kind, ancestors, apply
 from .changes import announce_created as announce_created
 from .conf import conf
 from .exceptions import TaskCanceledException
@@ -181,7 +181,7 @@ class UserTaskStatus(models.Model):
     @property
     def lineage(self) -> list[uuid_module.UUID]:
         """The uuids of this record's ancestors, root first, then its own."""
-        return [uuid_module.UUID(hex=part) for part in self.path.split("/") if part] + [self.uuid]
+        return [*ancestors(self.path), self.uuid]
 
     # Public API, with django-user-tasks' names and meanings.
 

@@ -5,7 +5,6 @@ It also cuts trees into messages that stay under the channel-layer spec's 1 MB, 
 
 from __future__ import annotations
 
-import functools
 import json
 import uuid
 from collections.abc import Iterable
@@ -14,6 +13,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from .changes import ancestors
 from .conf import conf
 from .models import UserTaskArtifact, UserTaskStatus
 
@@ -31,14 +31,10 @@ def _time(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-@functools.lru_cache(maxsize=4096)
-def _parent(path: str) -> str | None:
+def _parent(record: UserTaskStatus) -> str | None:
     # The last ancestor in the path is the parent: no query, and no need to know what parent_id holds.
-    # Cached: siblings share their path.
-    ancestors = path.rstrip("/")
-    if not ancestors:
-        return None
-    return str(uuid.UUID(hex=ancestors.rsplit("/", 1)[-1]))
+    above = ancestors(record.path)
+    return str(above[-1]) if above else None
 
 
 def serialize(record: UserTaskStatus, error: str | None = None) -> dict[str, Any]:
@@ -48,7 +44,7 @@ def serialize(record: UserTaskStatus, error: str | None = None) -> dict[str, Any
     return {
         "uuid": str(record.uuid),
         "root": str(record.root_id),
-        "parent": _parent(record.path),
+        "parent": _parent(record),
         "position": record.position,
         "task_id": record.task_id,
         "kind": KINDS.get(record.task_class, "task"),
