@@ -166,7 +166,7 @@ class _Work:
 
     def run(self) -> None:
         if self.fast:
-            ancestors = self.lock_leaves_by_task_id()
+            above = self.lock_leaves_by_task_id()
             leaves_only = True
         else:
             wanted, leaves_only = self.find()
@@ -180,7 +180,7 @@ class _Work:
             self.save_rows(lambda record: True)
             self.reset(leaves)
         if self.fast:
-            for row in self.locked("uuid", ancestors, containers=True):
+            for row in self.locked("uuid", above, containers=True):
                 self.keep(row)
         else:
             self.lock(wanted, containers=True)
