@@ -52,13 +52,18 @@ def page(demo_server: str) -> Iterator[Page]:
             base_url=f"http://{demo_server}", viewport={"width": 1100, "height": 900}
         )
         page = context.new_page()
-        page.goto("/login/")
-        page.fill("#id_username", "demo")
-        page.fill("#id_password", "demo")
-        page.click("button")
-        page.wait_for_url("**/")
+        log_in_to_demo(page)
         yield page
         browser.close()
+
+
+def log_in_to_demo(page: Page) -> None:
+    """Log in as the demo's user, and land on its page."""
+    page.goto("/login/")
+    page.fill("#id_username", "demo")
+    page.fill("#id_password", "demo")
+    page.click("button")
+    page.wait_for_url("**/")
 
 
 def newest_root(page: Page) -> str:

@@ -20,7 +20,15 @@ pytest.importorskip("playwright")
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.test_browser import CHROMIUM, FLAGS, MISSING, newest_root, shown, wait_until_shown_equals_database
+from tests.test_browser import (
+    CHROMIUM,
+    FLAGS,
+    MISSING,
+    log_in_to_demo,
+    newest_root,
+    shown,
+    wait_until_shown_equals_database,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 # The screenshots land in test-artifacts/; `make screenshots` writes them to docs/ (the README's), so that an
@@ -52,11 +60,7 @@ def opened(
     failed: list[str] = []
     context.on("response", lambda response: failed.append(response.url) if response.status >= 400 else None)
     page = context.new_page()
-    page.goto("/login/")
-    page.fill("#id_username", "demo")
-    page.fill("#id_password", "demo")
-    page.click("button")
-    page.wait_for_url("**/")
+    log_in_to_demo(page)
     page.wait_for_selector('task-progress[connection="live"]')
     try:
         yield page

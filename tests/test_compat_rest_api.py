@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,23 +18,11 @@ from django.urls import reverse
 from django.utils.timezone import now
 from rest_framework.test import APIClient
 
-from realtime_tasks.compat.rules import add_rules, remove_rules
 from realtime_tasks.compat.serializers import ArtifactSerializer, StatusSerializer
 from realtime_tasks.models import UserTaskArtifact, UserTaskStatus
+from tests.test_compat_rules import with_rules  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.compat_urls")]
-
-BACKENDS = ["rules.permissions.ObjectPermissionBackend", "django.contrib.auth.backends.ModelBackend"]
-
-
-@pytest.fixture
-def with_rules() -> Iterator[None]:
-    with override_settings(AUTHENTICATION_BACKENDS=BACKENDS):
-        add_rules()
-        try:
-            yield
-        finally:
-            remove_rules()
 
 
 @pytest.fixture
