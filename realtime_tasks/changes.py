@@ -406,16 +406,16 @@ class _Work:
 
     # Saving, and announcing once committed.
 
-    def changedancestors(self) -> set[uuid_module.UUID]:
+    def changed_uuids(self) -> set[uuid_module.UUID]:
         return set(self.changed) | {uuid for uuid, added in self.added.items() if any(added.values())}
 
     def save_rows(self, which: Callable[[UserTaskStatus], bool]) -> None:
         """Write the changes of the changed records that ``which`` accepts."""
         # Records are saved in groups that change the same fields: records given the same values share one
         # UPDATE (a batch's roll-up into an ancestor is one), and on PostgreSQL a group with different values
-        # (the leaves of a batch, each with its own start time) is one UPDATE ... FROM (VALUES ...) too.
+        # (the leaves of a batch, each with its own start time) is one UPDATE ... FROM unnest(...) too.
         groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[UserTaskStatus]] = {}
-        for uuid in self.changedancestors():
+        for uuid in self.changed_uuids():
             record = self.rows[uuid]
             if not which(record):
                 continue
@@ -428,7 +428,7 @@ class _Work:
     def save(self, written: Callable[[UserTaskStatus], bool] | None = None) -> None:
         """Write the changes (but those of the records ``written`` accepts: saved already), advance the
         trees' sequences, add the artifacts, and announce it all once committed."""
-        uuids = self.changedancestors()
+        uuids = self.changed_uuids()
         if not uuids:
             return
 
@@ -460,7 +460,7 @@ class _Work:
         self.mine = self.instances()
         for record in changed:
             for instance in self.mine.get(record.uuid, ()):
-                _copy_fields(record, instance)
+                copy_fields(record, instance)
         transaction.on_commit(partial(self.announce, changed, trees), using=self.using)
 
     def update(self, records: list[UserTaskStatus], fields: tuple[str, ...], added: tuple[str, ...]) -> None:
@@ -617,7 +617,8 @@ def _shares_state(parent: UserTaskStatus, child: UserTaskStatus) -> bool:
     return parent.task_class == states.CHORD and child.completes_parent
 
 
-def _copy_fields(source: UserTaskStatus, target: UserTaskStatus) -> None:
+def copy_fields(source: UserTaskStatus, target: UserTaskStatus) -> None:
+    """Give ``target`` every stored value of ``source`` (two instances of one record)."""
     if source is target:
         return
     for model_field in source._meta.concrete_fields:

@@ -13,7 +13,7 @@ from django.db.models import F, Q
 from django.utils.timezone import now
 
 from . import states
-from .changes import Event, Kind, ancestors, apply
+from .changes import Event, Kind, ancestors, apply, copy_fields
 from .changes import announce_created as announce_created
 from .conf import conf
 from .exceptions import TaskCanceledException
@@ -165,9 +165,7 @@ class UserTaskStatus(models.Model):
         if self.is_read or self._read is None:
             super().refresh_from_db(using, fields, from_queryset)
             return
-        stored = self._writer.call(self._read) if self._writer is not None else self._read()
-        for model_field in self._meta.concrete_fields:
-            setattr(self, model_field.attname, getattr(stored, model_field.attname))
+        copy_fields(self._writer.call(self._read) if self._writer is not None else self._read(), self)
 
     @property
     def state_text(self) -> str:
