@@ -24,6 +24,31 @@ def pytest_configure(config: pytest.Config) -> None:
     (ROOT / "test-artifacts").mkdir(exist_ok=True)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def flush_retries_deadlocks() -> Iterator[None]:
+    """The test database is emptied between transactional tests while the shared worker may still write a
+    previous test's last events (a task that went on after its test's assertions). When the emptying and such
+    a batch lock each other's tables, PostgreSQL aborts one of them; if it aborts the emptying, it is tried
+    again (the writer, aborted, writes its batch again by itself)."""
+    from django.db.backends.base.operations import BaseDatabaseOperations
+    from django.db.utils import OperationalError
+
+    execute_sql_flush = BaseDatabaseOperations.execute_sql_flush
+
+    def retrying(self: BaseDatabaseOperations, sql_list: list[str]) -> None:
+        for attempt in range(5):
+            try:
+                execute_sql_flush(self, sql_list)
+                return
+            except OperationalError as error:
+                if "deadlock detected" not in str(error) or attempt == 4:
+                    raise
+
+    BaseDatabaseOperations.execute_sql_flush = retrying  # type: ignore[method-assign]
+    yield
+    BaseDatabaseOperations.execute_sql_flush = execute_sql_flush  # type: ignore[method-assign]
+
+
 def _missing_services() -> list[str]:
     missing = []
     try:
