@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from celery import chain, group
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
 from websockets.exceptions import InvalidStatus
@@ -17,7 +18,7 @@ from websockets.sync.client import connect
 
 from realtime_tasks.models import UserTaskStatus
 from realtime_tasks.testing import root_of, wait_for_tree
-from tests.conftest import ROOT, free_port, process_env, wait_for_port
+from tests.conftest import ROOT, free_port, process_env, start_worker_process, wait_for_port
 from tests.tasks import step
 from tests.test_live import GapView, caught_up, in_database
 
@@ -27,7 +28,17 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(scope="module")
-def uvicorn_port(celery_worker: Any) -> Iterator[int]:
+def queue(django_db_setup: Any) -> Iterator[str]:
+    """A worker of this module's own: what earlier tests left running on the shared one cannot hold it up."""
+    name = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-uvicorn"
+    worker = start_worker_process("uvicorn", concurrency=2, queue=name)
+    yield name
+    worker.terminate()
+    worker.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def uvicorn_port(queue: str) -> Iterator[int]:
     """uvicorn serving the tests' ASGI application (with its websockets implementation), and its port."""
     port = free_port()
     log = ROOT / "test-artifacts" / f"uvicorn-{port}.log"
@@ -55,8 +66,10 @@ def headers(user: User, port: int) -> dict[str, str]:
     return {"Origin": f"http://127.0.0.1:{port}", "Cookie": f"sessionid={client.cookies['sessionid'].value}"}
 
 
-def test_snapshot_then_live_changes_of_a_canvas_run_by_a_worker(user: User, uvicorn_port: int) -> None:
-    earlier = wait_for_tree(root_of(step.delay(user_id=user.pk, steps=2)))
+def test_snapshot_then_live_changes_of_a_canvas_run_by_a_worker(
+    user: User, uvicorn_port: int, queue: str
+) -> None:
+    earlier = wait_for_tree(root_of(step.apply_async(kwargs={"user_id": user.pk, "steps": 2}, queue=queue)))
     url = f"ws://127.0.0.1:{uvicorn_port}/ws/tasks/"
     with connect(url, additional_headers=headers(user, uvicorn_port)) as client:
         snapshot = json.loads(client.recv(timeout=10))
@@ -65,7 +78,10 @@ def test_snapshot_then_live_changes_of_a_canvas_run_by_a_worker(user: User, uvic
         [tree] = snapshot["trees"]
         assert sorted(tree["records"], key=lambda r: r["uuid"]) == in_database(earlier)
 
-        canvas = chain(step.si(user_id=user.pk, steps=3), group(step.si(user_id=user.pk) for _ in range(4)))
+        canvas = chain(
+            step.si(user_id=user.pk, steps=3).set(queue=queue),
+            group(step.si(user_id=user.pk).set(queue=queue) for _ in range(4)),
+        )
         root = root_of(canvas.apply_async())
         # A client as the protocol describes it: a change it missed (a channel layer delivers at most once)
         # is fetched again when the digest shows the gap.
