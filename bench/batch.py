@@ -2,10 +2,11 @@
 
 A group of 1,000 one-step tasks is recorded (``record_canvas``, no worker), then its tasks' events are applied
 the way a writer applies them: batches of B tasks, each batch the start and the success of each of its tasks,
-named by task id, in one ``changes.apply``. The figure is the calling thread's CPU time per batch (the
-commit's announcement included, the broadcast's sending excluded: that runs on the broadcaster's thread), the
-median of 3 runs. It is what the writer costs the worker process for every window it writes, so it is the
-figure to watch when changing ``changes.py``.
+named by task id, in one ``changes.apply``. The figures are the calling thread's CPU time per batch (the
+commit's announcement included, the broadcast's sending excluded: that runs on the broadcaster's thread) and
+that of its connection's PostgreSQL backend (read from /proc: the database runs on this machine), the medians
+of 3 runs. They are what the writer costs the worker process and the database for every window it writes, so
+they are the figures to watch when changing ``changes.py``.
 
 It recreates the database ``bench_batch`` and sends its broadcasts to Redis db 8 (``BENCH_REDIS_URL``).
 """
@@ -35,6 +36,7 @@ def main() -> None:
 
     from celery import group  # isort: skip
     from django.contrib.auth.models import User  # isort: skip
+    from django.db import connection  # isort: skip
     from django.utils.timezone import now  # isort: skip
     from realtime_tasks.canvas import record_canvas  # isort: skip
     from realtime_tasks.changes import Event, Kind, apply  # isort: skip
@@ -43,28 +45,47 @@ def main() -> None:
     user = User.objects.create_user("batch")
     tasks = 50 if quick else 1000
 
-    def run(size: int) -> float:
-        """Apply the group's events in batches of ``size`` tasks; the thread's CPU seconds per batch."""
+    def run(size: int) -> tuple[float, float]:
+        """Apply the group's events in batches of ``size`` tasks; CPU seconds per batch of the thread and of
+        its connection's PostgreSQL backend."""
         record_canvas(group(rt_app.work.si(user_id=user.pk) for _ in range(tasks)))
         root = UserTaskStatus.objects.get(user=user, parent=None, state=UserTaskStatus.PENDING)
         task_ids = list(UserTaskStatus.objects.filter(parent=root).values_list("task_id", flat=True))
         batches = [task_ids[start : start + size] for start in range(0, tasks, size)]
-        started = time.thread_time()
+        backend = backend_pid()
+        started, backend_started = time.thread_time(), cpu_seconds(backend)
         for batch in batches:
             events = [Event(Kind.START, now(), task_id=task_id) for task_id in batch]
             events += [Event(Kind.SUCCEED, task_id=task_id) for task_id in batch]
             apply(events)
         spent = time.thread_time() - started
+        backend_spent = cpu_seconds(backend) - backend_started
         root.refresh_from_db()
         assert (root.state, root.completed_steps) == (UserTaskStatus.SUCCEEDED, tasks), root
         UserTaskStatus.objects.delete_trees()
-        return spent / len(batches)
+        return spent / len(batches), backend_spent / len(batches)
+
+    def backend_pid() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            return int(cursor.fetchone()[0])
 
     run(SIZES[0])  # warm-up: connections, caches
-    print("| tasks per batch | CPU per batch (ms) | CPU per task (ms) |\n|---|---|---|")
+    print("| tasks per batch | writer CPU per batch (ms) | per task (ms) | PostgreSQL CPU per batch (ms) |")
+    print("|---|---|---|---|")
     for size in SIZES:
-        per_batch = statistics.median(run(size) for _ in range(1 if quick else 3))
-        print(f"| {size} | {per_batch * 1000:.2f} | {per_batch * 1000 / size:.3f} |", flush=True)
+        runs = [run(size) for _ in range(1 if quick else 3)]
+        writer = statistics.median(spent for spent, _ in runs)
+        database = statistics.median(spent for _, spent in runs)
+        cells = [f"{writer * 1000:.2f}", f"{writer * 1000 / size:.3f}", f"{database * 1000:.2f}"]
+        print(f"| {size} | {' | '.join(cells)} |", flush=True)
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time process ``pid`` (of this machine) has used."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

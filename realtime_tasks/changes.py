@@ -220,23 +220,33 @@ class _Work:
             raise _NotAllLeaves
         return {ancestor for row in self.rows.values() for ancestor in ancestors(row.path)}
 
-    def locked(self, column: str, values: Iterable[Any], *, containers: bool) -> Iterable[UserTaskStatus]:
+    def locked(self, column: str, values: Iterable[Any], *, containers: bool) -> list[UserTaskStatus]:
         """The leaves, or containers, whose ``column`` holds one of ``values``, locked in primary-key order.
         Written by hand, as the updates below: the ORM builds the same SELECT at twice the cost."""
-        field: Any = self.model._meta.get_field(column)
-        params = [field.get_db_prep_value(value, self.connection) for value in values]
+        connection = self.connection
+        meta = self.model._meta
+        field: Any = meta.get_field(column)
+        params = [field.get_db_prep_value(value, connection) for value in values]
         if not params:
             return []
-        quote = self.connection.ops.quote_name
+        quote = connection.ops.quote_name
         condition, params = self.one_of(quote(field.column), params)
         kind = quote("is_container") if containers else f"NOT {quote('is_container')}"
-        lock = " FOR UPDATE" if self.connection.features.has_select_for_update else ""
+        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        fields = meta.concrete_fields
         sql = (
-            f"SELECT * FROM {quote(self.model._meta.db_table)} WHERE {condition} AND {kind} "
-            f"ORDER BY {quote('id')}{lock}"
+            f"SELECT {', '.join(quote(f.column) for f in fields)} FROM {quote(meta.db_table)} "
+            f"WHERE {condition} AND {kind} ORDER BY {quote('id')}{lock}"
         )
-        rows: Iterable[UserTaskStatus] = self.objects.raw(sql, params)
-        return rows
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows: Iterable[Any] = cursor.fetchall()
+        compiler = connection.ops.compiler("SQLCompiler")(self.objects.query, connection, self.using)
+        converters = compiler.get_converters([f.get_col(meta.db_table) for f in fields])
+        if converters:
+            rows = compiler.apply_converters(rows, converters)
+        names = [f.attname for f in fields]
+        return [self.model.from_db(self.using, names, row) for row in rows]
 
     def one_of(self, column: str, values: list[Any]) -> tuple[str, list[Any]]:
         """SQL saying that ``column`` holds one of ``values``, and its parameters. On PostgreSQL one array:
@@ -496,6 +506,22 @@ class _Work:
     def connection(self) -> Any:
         return connections[self.using]
 
+    def write_cursor(self) -> Any:
+        """A cursor for the batch's UPDATEs. On psycopg 3 one that binds their parameters on the server: the
+        default (client-side binding) quotes every value of their arrays into the statement's text, in Python,
+        which cost the writer more than the rest of sending them."""
+        connection = self.connection
+        if connection.vendor != "postgresql":
+            return connection.cursor()
+        from django.db.backends.postgresql import base
+
+        server_binding = getattr(base, "ServerBindingCursor", None)  # psycopg 3 only
+        if server_binding is None:
+            return connection.cursor()
+        connection.ensure_connection()
+        # Wrapped as connection.cursor() wraps its own: logged, counted, checked for the thread.
+        return connection._prepare_cursor(server_binding(connection.connection))
+
     @property
     def prepared_now(self) -> Any:
         return self.model._meta.get_field("modified").get_db_prep_save(self.now, self.connection)
@@ -505,7 +531,7 @@ class _Work:
         quote = self.connection.ops.quote_name
         condition, ids = self.one_of(quote("id"), pks)
         sql = f"UPDATE {quote(self.model._meta.db_table)} SET {', '.join(assignments)} WHERE {condition}"
-        with self.connection.cursor() as cursor:
+        with self.write_cursor() as cursor:
             cursor.execute(sql, [*params, *ids])
 
     def update_from_arrays(
@@ -539,7 +565,7 @@ class _Work:
         for index, column in enumerate(columns[: len(fields)]):
             params.append([column.get_db_prep_save(row[index], connection) for row in rows])
         params += [[row[index] for row in rows] for index in range(len(fields), len(columns))]
-        with connection.cursor() as cursor:
+        with self.write_cursor() as cursor:
             cursor.execute(sql, params)
 
     def announce(self, changed: list[UserTaskStatus], trees: dict[uuid_module.UUID, list[Any]]) -> None:
