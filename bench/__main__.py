@@ -34,7 +34,7 @@ def main() -> None:
         "--quick", action="store_true", help="once, with tiny sizes: proves that it still runs"
     )
     parser.add_argument(
-        "--reps", type=int, help="repetitions instead of the defaults (overhead 3, flood 2, ...)"
+        "--reps", type=int, help="repetitions instead of the defaults (overhead 5, flood 2, ...)"
     )
     args = parser.parse_args()
     # Stopped by a signal (a timeout, say), stop the processes started too: the session's exit does that.

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from bench import marks
-from bench.runner import BASELINE_COMMIT, Activity, Session, xact_commit
+from bench.runner import BASELINE_COMMIT, Activity, Session, settle, xact_commit
 from bench.stats import median, percentile, summary
 
 LABELS = {
@@ -47,7 +47,7 @@ def ratios(values: dict[str, list[float]], key: str, base: str) -> str:
 def overhead(session: Session, quick: bool, reps: int | None = None) -> tuple[str, Any]:
     """Tracking overhead: publish time and time to the last task finished, per canvas shape."""
     n, chain_n = (20, 5) if quick else (1000, 100)
-    reps = 1 if quick else reps or 3
+    reps = 1 if quick else reps or 5
     shapes = [
         ("group", n, 0, f"group of {n:,} one-step tasks"),
         ("group", n, 10, f"group of {n:,} tasks, 10 progress steps each"),
@@ -61,6 +61,7 @@ def overhead(session: Session, quick: bool, reps: int | None = None) -> tuple[st
     for rep in range(reps):
         for shape, size, steps, label in shapes:
             for key in rotated(keys, rep):
+                settle()
                 result = session.ask(key, "overhead", shape=shape, n=size, steps=steps, timeout=900)
                 raw[label][key].append(result)
                 print(f"  {label}, {LABELS[key]}: {result}", flush=True)

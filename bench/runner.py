@@ -148,6 +148,29 @@ def exclusive() -> Iterator[None]:
         yield
 
 
+def settle(busy_below: float = 0.2, longest: float = 15.0) -> float:
+    """Wait until this machine is quiet: its cores busy less than ``busy_below`` of the time over a quarter
+    of a second (what the previous run left behind, PostgreSQL's autovacuum of the rows it wrote, say, would
+    otherwise run beside the next one). At most ``longest`` seconds; returns how long it waited."""
+    started = time.monotonic()
+    before = _cpu_times()
+    while time.monotonic() - started < longest:
+        time.sleep(0.25)
+        after = _cpu_times()
+        total, idle = after[0] - before[0], after[1] - before[1]
+        if total and (total - idle) / total < busy_below:
+            break
+        before = after
+    return time.monotonic() - started
+
+
+def _cpu_times() -> tuple[int, int]:
+    """All the machine's CPU time so far and the idle part of it, in clock ticks (``/proc/stat``)."""
+    with open("/proc/stat") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    return sum(fields), fields[3] + fields[4]  # idle and iowait
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
