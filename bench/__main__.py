@@ -40,9 +40,8 @@ def main() -> None:
     # Stopped by a signal (a timeout, say), stop the processes started too: the session's exit does that.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     names = list(benchmarks.BENCHMARKS) if args.name == "all" else [args.name]
-    keys = [
-        key for key in ("plain", "rt", "old", "ut") if any(key in benchmarks.CONTENDERS[n] for n in names)
-    ]
+    known = ("plain", "dj", "rt", "old", "ut")
+    keys = [key for key in known if any(key in benchmarks.CONTENDERS[n] for n in names)]
     contenders = runner.contenders(keys, install=not args.quick)
     started = time.monotonic()
     with runner.exclusive(), runner.Session(contenders) as session:

@@ -85,6 +85,16 @@ class Plain:
         pass
 
 
+class DjangoCelery(Plain):
+    """Plain Celery set up through a Django project's settings, no tracker (``bench.dj_app``)."""
+
+    def __init__(self) -> None:
+        from bench import dj_app
+
+        self.work = dj_app.work
+        self.user_id = 0
+
+
 class UserTasks(Plain):
     """django-user-tasks 4.0.0, in its own virtualenv."""
 
@@ -369,7 +379,8 @@ def versions(driver: Plain) -> dict[str, Any]:
 def main() -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    driver = {"plain": Plain, "rt": Realtime, "old": Realtime, "ut": UserTasks}[sys.argv[1]]()
+    drivers = {"plain": Plain, "dj": DjangoCelery, "rt": Realtime, "old": Realtime, "ut": UserTasks}
+    driver = drivers[sys.argv[1]]()
     print("RESULT " + json.dumps(versions(driver)), flush=True)
     for line in sys.stdin:
         command = json.loads(line)

@@ -135,6 +135,17 @@ def run_steps(step: Callable[[], Any], steps: int, interval: float, run: str, re
         client().rpush(f"bench:{run}:report", json.dumps(data))
 
 
+def run_result_steps(task: Any, steps: int, interval: float, run: str, report: bool) -> None:
+    """``run_steps()`` for the plain Celery contenders: a step is ``update_state()`` into the result backend,
+    as celery-progress's ``ProgressRecorder`` does it."""
+    done = iter(range(1, steps + 1))
+
+    def step() -> None:
+        task.update_state(state="PROGRESS", meta={"current": next(done), "total": steps})
+
+    run_steps(step, steps, interval, run, report)
+
+
 def wait(run: str, kind: str, count: int, timeout: float) -> list[Any]:
     """The first ``count`` items of ``bench:<run>:<kind>``, parsed, once they are all there."""
     key = f"bench:{run}:{kind}"

@@ -26,9 +26,4 @@ def work(
     report: bool = False,
     user_task_name: str = "",
 ) -> None:
-    done = iter(range(1, steps + 1))
-
-    def step() -> None:
-        self.update_state(state="PROGRESS", meta={"current": next(done), "total": steps})
-
-    marks.run_steps(step, steps, interval, run, report)
+    marks.run_result_steps(self, steps, interval, run, report)

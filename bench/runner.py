@@ -65,6 +65,7 @@ def contenders(keys: list[str], install: bool) -> dict[str, Contender]:
     here = Path(sys.executable)
     known = {
         "plain": Contender("plain", "plain Celery", here, "bench.plain_app"),
+        "dj": Contender("dj", "plain Celery in a Django project", here, "bench.dj_app", "bench.dj_settings"),
         "rt": Contender(
             "rt", "django-realtime-tasks", here, "bench.rt_app", "bench.settings", "bench_rt", live=True
         ),
