@@ -576,15 +576,20 @@ class _Work:
         # status_changed carries each record as this change left it; user_task_stopped the caller's instance,
         # as django-user-tasks does, so that what a receiver marks on it is seen by the caller.
         for record in changed:
-            _send(status_changed, record.uuid, status=record)
+            self.send(status_changed, record.uuid, status=record)
         for root_uuid, records in trees.items():
             root = self.rows.get(root_uuid)
             sequence = None if root is None else root.sequence
-            _send(changes_committed, root_uuid, statuses=records, root=root, sequence=sequence)
+            self.send(changes_committed, root_uuid, statuses=records, root=root, sequence=sequence)
         for record in self.ended:
-            _send(user_task_stopped, record.uuid, status=mine(record))
+            self.send(user_task_stopped, record.uuid, status=mine(record))
         if self.to_revoke:
             _revoke(self.to_revoke)
+
+    def send(self, signal: Signal, about: Any, **kwargs: Any) -> None:
+        for receiver, result in signal.send_robust(sender=self.model, **kwargs):
+            if isinstance(result, Exception):
+                logger.error("%r failed for %s", receiver, about, exc_info=result)
 
     def instances(self) -> dict[uuid_module.UUID, list[UserTaskStatus]]:
         """The caller's instances of the records changed: the events' own, and the parents cached on them."""
@@ -649,13 +654,6 @@ def copy_fields(source: UserTaskStatus, target: UserTaskStatus) -> None:
         return
     for model_field in source._meta.concrete_fields:
         setattr(target, model_field.attname, getattr(source, model_field.attname))
-
-
-def _send(signal: Signal, about: Any, **kwargs: Any) -> None:
-    sender = apps.get_model("realtime_tasks", "UserTaskStatus")
-    for receiver, result in signal.send_robust(sender=sender, **kwargs):
-        if isinstance(result, Exception):
-            logger.error("%r failed for %s", receiver, about, exc_info=result)
 
 
 def _revoke(tasks: list[tuple[str, str]]) -> None:
