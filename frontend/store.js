@@ -374,14 +374,12 @@ export class TaskStore {
   /** @param {any} message */
   #error(message) {
     const changes = noChanges();
-    if (message.code !== "not_found") {
+    const root = message.root;
+    if (message.code !== "not_found" || typeof root !== "string") {
       // An answer we did not expect: start again from a snapshot.
       this.resync();
       return changes;
     }
-    // The answers come in the order of the requests: without a root, it is the oldest subscribe's.
-    const root = typeof message.root === "string" ? message.root : this.subscribing.keys().next().value;
-    if (root === undefined) return changes;
     this.subscribing.delete(root);
     if (!this.#members.has(root)) this.trees.delete(root);
     changes.notFound.push(root);

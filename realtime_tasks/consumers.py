@@ -204,12 +204,15 @@ class TaskStatusConsumer(AsyncWebsocketConsumer):
             trees += serialize_trees(map(uuid.UUID, sorted(self.foreign)))
         return trees
 
-    async def send_error(self, code: str, message: str) -> None:
-        await self.send_json({"type": "error", "code": code, "message": message})
+    async def send_error(self, code: str, message: str, **fields: Any) -> None:
+        await self.send_json({"type": "error", "code": code, **fields, "message": message})
 
     async def send_not_found(self, root: Any) -> None:
+        """The answer to a request naming a tree this user cannot see; it names the root as the request did
+        (its first 64 characters), so that a client with several requests out knows which it answers."""
+        named = str(root)[:64]
         await self.send_error(
-            "not_found", _("No task tree %(root)s was found.") % {"root": repr(str(root)[:64])}
+            "not_found", _("No task tree %(root)s was found.") % {"root": repr(named)}, root=named
         )
 
     async def send_json(self, content: dict[str, Any]) -> None:

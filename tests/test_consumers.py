@@ -205,7 +205,10 @@ async def test_subscribe_to_foreign_tree_answers_as_for_a_missing_one(socket: We
     for root in (str(foreign.uuid), str(uuid.uuid4()), foreign.task_id, "realtime_tasks.user.2"):
         await socket.send_json_to({"type": "subscribe", "root": root})
         answer = await receive(socket)
-        answers.append({**answer, "message": answer["message"].replace(root[:64], "<root>")})
+        assert answer["root"] == root[:64]
+        answers.append(
+            {**answer, "root": "<root>", "message": answer["message"].replace(root[:64], "<root>")}
+        )
     assert all(answer == answers[0] for answer in answers)
     assert answers[0]["code"] == "not_found"
 

@@ -150,7 +150,7 @@ describe("one tree", () => {
   it("says so when the tree is not found", () => {
     const el = mount({ src: "/ws/tasks/", root: "nope" });
     FakeSocket.last.receive({ type: "snapshot", trees: [] });
-    FakeSocket.last.receive({ type: "error", code: "not_found", message: "No task tree 'nope' was found." });
+    FakeSocket.last.receive({ type: "error", code: "not_found", root: "nope", message: "No task tree 'nope' was found." });
     frame();
     expect($(el, ".message").textContent).toBe("This task was not found.");
   });

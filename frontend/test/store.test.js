@@ -252,12 +252,15 @@ describe("truncated, unsubscribed, not found, snapshots", () => {
     expect(store.trees.has("r")).toBe(false);
   });
 
-  it("tells which subscribe was not found", () => {
-    const { store } = storeOf();
+  it("tells which subscribe was not found, by the root the answer names", () => {
+    const { store, sent } = storeOf();
     store.subscribe("x", 0);
     store.subscribe("y", 0);
-    expect(store.receive({ type: "error", code: "not_found", message: "No task tree 'x'." }, 1).notFound).toEqual(["x"]);
     expect(store.receive({ type: "error", code: "not_found", root: "y", message: "?" }, 1).notFound).toEqual(["y"]);
+    expect([...store.subscribing.keys()]).toEqual(["x"]);
+    // An error naming no root is not an answer it expects: it starts again from a snapshot.
+    expect(store.receive({ type: "error", code: "not_found", message: "?" }, 1).notFound).toEqual([]);
+    expect(sent.at(-1)).toEqual({ type: "resync" });
   });
 
   it("replaces the trees with a snapshot's, keeping the pinned ones and fetching those it lacks", () => {

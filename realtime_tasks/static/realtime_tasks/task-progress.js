@@ -386,12 +386,11 @@ var TaskStore = class {
   /** @param {any} message */
   #error(message) {
     const changes = noChanges();
-    if (message.code !== "not_found") {
+    const root = message.root;
+    if (message.code !== "not_found" || typeof root !== "string") {
       this.resync();
       return changes;
     }
-    const root = typeof message.root === "string" ? message.root : this.subscribing.keys().next().value;
-    if (root === void 0) return changes;
     this.subscribing.delete(root);
     if (!this.#members.has(root)) this.trees.delete(root);
     changes.notFound.push(root);
