@@ -7,14 +7,13 @@ project pays with or without tracking."""
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.dj_settings")
 django.setup()
 
-from celery import Celery, Task  # noqa: E402
+from celery import Celery  # noqa: E402
 
 from bench import marks  # noqa: E402
 
@@ -22,16 +21,4 @@ app = Celery("bench_dj")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 marks.connect("dj")
 
-
-@app.task(bind=True, name="bench.dj_app.work")
-def work(
-    self: Task,  # type: ignore[type-arg]
-    *previous: Any,
-    user_id: int,
-    steps: int = 0,
-    interval: float = 0.0,
-    run: str = "",
-    report: bool = False,
-    user_task_name: str = "",
-) -> None:
-    marks.run_result_steps(self, steps, interval, run, report)
+work = app.task(bind=True, name="bench.dj_app.work")(marks.plain_work)

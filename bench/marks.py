@@ -135,9 +135,18 @@ def run_steps(step: Callable[[], Any], steps: int, interval: float, run: str, re
         client().rpush(f"bench:{run}:report", json.dumps(data))
 
 
-def run_result_steps(task: Any, steps: int, interval: float, run: str, report: bool) -> None:
-    """``run_steps()`` for the plain Celery contenders: a step is ``update_state()`` into the result backend,
-    as celery-progress's ``ProgressRecorder`` does it."""
+def plain_work(
+    task: Any,
+    *previous: Any,
+    user_id: int,
+    steps: int = 0,
+    interval: float = 0.0,
+    run: str = "",
+    report: bool = False,
+    user_task_name: str = "",
+) -> None:
+    """The plain Celery contenders' task (bound, registered by each of their apps): a progress step is
+    ``update_state()`` into the result backend, as celery-progress's ``ProgressRecorder`` does it."""
     done = iter(range(1, steps + 1))
 
     def step() -> None:

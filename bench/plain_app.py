@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from celery import Celery, Task
+from celery import Celery
 
 from bench import marks
 
@@ -14,16 +12,4 @@ app.conf.task_default_queue = "bench-plain"
 app.conf.broker_connection_retry_on_startup = True
 marks.connect("plain")
 
-
-@app.task(bind=True, name="bench.plain_app.work")
-def work(
-    self: Task,  # type: ignore[type-arg]
-    *previous: Any,
-    user_id: int,
-    steps: int = 0,
-    interval: float = 0.0,
-    run: str = "",
-    report: bool = False,
-    user_task_name: str = "",
-) -> None:
-    marks.run_result_steps(self, steps, interval, run, report)
+work = app.task(bind=True, name="bench.plain_app.work")(marks.plain_work)
