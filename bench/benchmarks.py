@@ -57,8 +57,7 @@ def overhead(session: Session, quick: bool, reps: int | None = None) -> tuple[st
     limits = dict(zip([label for *_, label in shapes], OVERHEAD_LIMITS.values(), strict=True))
     keys = list(session.contenders)
     # Warm every contender up at a fifth of the measured size: connections, imports, threads, and the code
-    # paths and database pages of a big tree (after a warm-up of 10 tasks, this app's first group of 1,000
-    # took 3.4 s, the next ones 2.1 to 2.8).
+    # paths and database pages of a big tree (bench/README.md, "How it measures").
     for key in keys:
         session.ask(key, "overhead", shape="group", n=max(n // 5, 10), steps=1, timeout=300)
     raw: dict[str, dict[str, list[dict[str, float]]]] = {label: {k: [] for k in keys} for *_, label in shapes}
