@@ -23,7 +23,7 @@ class Settings:
 
     @property
     def BROADCAST_WINDOW(self) -> Any:
-        return getattr(settings, "REALTIME_TASKS_BROADCAST_WINDOW", 0.05)
+        return getattr(settings, "REALTIME_TASKS_BROADCAST_WINDOW", 0.1)
 
     @property
     def WRITE_WINDOW(self) -> Any:
