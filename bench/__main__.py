@@ -36,12 +36,22 @@ def main() -> None:
     parser.add_argument(
         "--reps", type=int, help="repetitions instead of the defaults (overhead 5, flood 2, ...)"
     )
+    parser.add_argument(
+        "--contenders",
+        help="comma-separated, instead of each benchmark's own: plain, dj, rt, old, ut, and w05 (this app "
+        "with the broadcast window's previous default, 0.05 s), e.g. plain,rt,w05",
+    )
     args = parser.parse_args()
     # Stopped by a signal (a timeout, say), stop the processes started too: the session's exit does that.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     names = list(benchmarks.BENCHMARKS) if args.name == "all" else [args.name]
-    known = ("plain", "dj", "rt", "old", "ut")
-    keys = [key for key in known if any(key in benchmarks.CONTENDERS[n] for n in names)]
+    if args.contenders:
+        keys = args.contenders.split(",")
+        unknown = set(keys) - benchmarks.LABELS.keys()
+        if unknown:
+            parser.error(f"unknown contenders {sorted(unknown)}: choose from {', '.join(benchmarks.LABELS)}")
+    else:
+        keys = [key for key in benchmarks.LABELS if any(key in benchmarks.CONTENDERS[n] for n in names)]
     contenders = runner.contenders(keys, install=not args.quick)
     started = time.monotonic()
     with runner.exclusive(), runner.Session(contenders) as session:

@@ -379,7 +379,14 @@ def versions(driver: Plain) -> dict[str, Any]:
 def main() -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    drivers = {"plain": Plain, "dj": DjangoCelery, "rt": Realtime, "old": Realtime, "ut": UserTasks}
+    drivers = {
+        "plain": Plain,
+        "dj": DjangoCelery,
+        "rt": Realtime,
+        "old": Realtime,
+        "ut": UserTasks,
+        "w05": Realtime,
+    }
     driver = drivers[sys.argv[1]]()
     print("RESULT " + json.dumps(versions(driver)), flush=True)
     for line in sys.stdin:

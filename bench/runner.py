@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,8 @@ class Contender:
     # The working directory of its processes. Celery's Django fix-up and daphne put it first on sys.path: the
     # old contender's is the directory holding its realtime_tasks, so that the repository's never wins.
     cwd: Path = ROOT
+    # Environment variables of its processes that bench/settings.py reads: a setting measured side by side.
+    settings_env: dict[str, str] = field(default_factory=dict)
 
 
 def contenders(keys: list[str], install: bool) -> dict[str, Contender]:
@@ -68,6 +70,17 @@ def contenders(keys: list[str], install: bool) -> dict[str, Contender]:
         "dj": Contender("dj", "plain Celery in a Django project", here, "bench.dj_app", "bench.dj_settings"),
         "rt": Contender(
             "rt", "django-realtime-tasks", here, "bench.rt_app", "bench.settings", "bench_rt", live=True
+        ),
+        # Only when asked for (--contenders): today's package with the broadcast window's previous default.
+        "w05": Contender(
+            "w05",
+            "django-realtime-tasks, broadcast window 0.05 s",
+            here,
+            "bench.rt_app",
+            "bench.settings",
+            "bench_rt_w05",
+            live=True,
+            settings_env={"BENCH_BROADCAST_WINDOW": "0.05"},
         ),
     }
     if "old" in keys:
@@ -231,6 +244,7 @@ class Session:
         # Each contender its own queue and channel-layer prefix: their user ids collide across databases.
         env["BENCH_QUEUE"] = f"bench-{contender.key}"
         env["BENCH_ASGI_PREFIX"] = f"bench-asgi-{contender.key}"
+        env.update(contender.settings_env)
         return env
 
     def spawn(
