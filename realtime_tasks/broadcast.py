@@ -3,9 +3,12 @@
 One broadcaster per process runs one event loop, in a thread of its own, or the ASGI server's loop when the
 channel layer lives in memory (the in-memory layer only delivers on the loop that reads it). Every committed
 change of a tree, in any thread, hands it the records it changed, the tree's root and the tree's new
-sequence; the loop sends the first change of a tree at once, then at most one message per tree per window,
-carrying the newest committed version of every record that changed and the sequences of the changes it
-holds. The records of one change always travel in the same message.
+sequence; the loop sends the first change of a tree at once, then, while the tree keeps changing, one
+message per window at most, carrying the newest committed version of every record that changed and the
+sequences of the changes it holds. The windows follow one another as slots of one message each: a message
+sent late in its slot (after a batch that committed a little late) leaves the next slot where it was, so
+the lateness of one message does not carry over to the next ones of a tree that changes about once per
+window. The records of one change always travel in the same message.
 
 A change goes to its owner's group, and also to the tree's own group while a staff connection follows the
 tree (the root's ``followed_until`` lease): a change nobody else follows is sent once.
@@ -140,7 +143,8 @@ class _Queue:
         self.outage = outage
         self.waiting: dict[uuid.UUID, _Waiting] = {}
         self.timers: dict[uuid.UUID, asyncio.Handle] = {}
-        self.sent: dict[uuid.UUID, float] = {}
+        # When each tree that sent lately may send again: one slot per window while it keeps changing.
+        self.next_slot: dict[uuid.UUID, float] = {}
         self.sending: set[asyncio.Task[None]] = set()
         # Set once the broadcaster moved to another loop: what still arrives here is handed on.
         self.moved_to: _Queue | None = None
@@ -152,9 +156,7 @@ class _Queue:
         for change in changes:
             self.waiting.setdefault(change.root_uuid, _Waiting(change.owner)).add(change)
             if change.root_uuid not in self.timers:
-                delay = (
-                    self.sent.get(change.root_uuid, float("-inf")) + conf.BROADCAST_WINDOW - time.monotonic()
-                )
+                delay = self.next_slot.get(change.root_uuid, float("-inf")) - time.monotonic()
                 self.timers[change.root_uuid] = self.loop.call_later(
                     max(delay, 0.0), self.flush, change.root_uuid
                 )
@@ -179,19 +181,25 @@ class _Queue:
         pending = self.waiting.pop(root, None)
         if pending is None:
             return
-        now = time.monotonic()
-        self.sent[root] = now
-        # Forgotten once its window has passed, unless the tree was sent again meanwhile.
-        self.loop.call_later(conf.BROADCAST_WINDOW, self._forget, root, now)
+        now, window = time.monotonic(), conf.BROADCAST_WINDOW
+        # The next slot follows this message's slot, not the moment it went out: a tree that changes about
+        # once per window is not held back by however late its previous message was (a writer's batch that
+        # committed a little late), which would otherwise carry over to every later message. A message
+        # more than a window after its slot starts the slots afresh.
+        slot = self.next_slot.get(root)
+        start = slot if slot is not None and slot > now - window else now
+        self.next_slot[root] = start + window
+        # Forgotten once it would start afresh anyway, unless the tree was sent again meanwhile.
+        self.loop.call_later(start + 2 * window - now, self._forget, root, start + window)
         followed = pending.followed_until is not None and pending.followed_until > timezone.now()
         # Held until done: the loop keeps only weak references to its tasks.
         sending = self.loop.create_task(self._send(pending.owner, root, pending.message(root), followed))
         self.sending.add(sending)
         sending.add_done_callback(self.sending.discard)
 
-    def _forget(self, root: uuid.UUID, sent_at: float) -> None:
-        if self.sent.get(root) == sent_at:
-            del self.sent[root]
+    def _forget(self, root: uuid.UUID, slot: float) -> None:
+        if self.next_slot.get(root) == slot:
+            del self.next_slot[root]
 
     async def _send(self, owner: str, root: uuid.UUID, message: dict[str, Any], followed: bool) -> None:
         layer = get_channel_layer()

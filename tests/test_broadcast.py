@@ -140,7 +140,7 @@ def test_adopt_moves_what_waits_to_the_servers_loop_and_leaves_nothing_on_the_ol
     old = broadcaster._queue
     assert old is not None
     deadline = time.monotonic() + 10
-    while root.uuid not in old.sent:
+    while root.uuid not in old.next_slot:
         assert time.monotonic() < deadline
         time.sleep(0.01)
     broadcaster.changes_committed(statuses=[leaves[1], root], root=root, sequence=3)
@@ -157,3 +157,77 @@ def test_adopt_moves_what_waits_to_the_servers_loop_and_leaves_nothing_on_the_ol
     assert message["sequences"] == [3]
     assert [record["uuid"] for record in message["records"]] == [str(leaves[1].uuid), str(root.uuid)]
     assert (old.waiting, old.timers) == ({}, {})
+
+
+class Clock:
+    """``time`` for the broadcast module: a monotonic clock that moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+class Handle:
+    """A timer or a task that the test never runs."""
+
+    def cancel(self) -> None:
+        pass
+
+    def add_done_callback(self, callback: Any) -> None:
+        pass
+
+
+class Loop:
+    """The part of an event loop that a ``_Queue`` uses, recording what it schedules and sends."""
+
+    def __init__(self) -> None:
+        self.timers: list[tuple[float, Any, tuple[Any, ...]]] = []
+        self.sent = 0
+
+    def call_later(self, delay: float, callback: Any, *args: Any) -> Handle:
+        self.timers.append((delay, callback, args))
+        return Handle()
+
+    def create_task(self, coroutine: Any) -> Handle:
+        coroutine.close()  # what it would send is not this test's concern
+        self.sent += 1
+        return Handle()
+
+
+def test_a_message_sent_late_in_its_slot_does_not_hold_the_next_ones_back(
+    monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    """A tree changing once per window, each change a little late (a writer's batch committing after its
+    window): every message goes out as its change arrives; the slots stay a window apart and start afresh
+    after a quiet spell."""
+    from realtime_tasks import broadcast
+
+    settings.REALTIME_TASKS_BROADCAST_WINDOW = 0.1
+    clock, loop = Clock(), Loop()
+    monkeypatch.setattr(broadcast, "time", clock)
+    queue = broadcast._Queue(loop, broadcast.OutageLog("failing", "recovered"))  # type: ignore[arg-type]
+    root = uuid.uuid4()
+
+    def change(at: float) -> float:
+        """The change arriving ``at`` seconds after the first; the delay the queue gave its message."""
+        clock.now = 1000.0 + at
+        record = {"uuid": str(root), "version": int(at * 1000)}
+        queue.note([broadcast._Change(root, "7", 1, record, [record], False, None)])
+        delay, flush, args = loop.timers[-1]
+        assert flush == queue.flush
+        flush(*args)
+        return delay  # type: ignore[no-any-return]
+
+    assert change(0.0) == 0.0  # the first at once
+    # 30 ms late for its slot (0.1): sent at once, and the next slot is still 0.2, not 0.23.
+    assert change(0.13) == 0.0
+    assert queue.next_slot[root] == pytest.approx(1000.2)
+    assert change(0.2) == 0.0
+    # Early for its slot: held until the slot begins.
+    assert change(0.25) == pytest.approx(0.05)
+    assert loop.sent == 4
+    # A quiet spell longer than a window: the slots start afresh from the next change.
+    assert change(0.8) == 0.0
+    assert queue.next_slot[root] == pytest.approx(1000.9)
