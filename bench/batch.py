@@ -53,13 +53,13 @@ def main() -> None:
         task_ids = list(UserTaskStatus.objects.filter(parent=root).values_list("task_id", flat=True))
         batches = [task_ids[start : start + size] for start in range(0, tasks, size)]
         backend = backend_pid()
-        started, backend_started = time.thread_time(), cpu_seconds(backend)
+        started, backend_started = time.thread_time(), runner.process(backend)[2]
         for batch in batches:
             events = [Event(Kind.START, now(), task_id=task_id) for task_id in batch]
             events += [Event(Kind.SUCCEED, task_id=task_id) for task_id in batch]
             apply(events)
         spent = time.thread_time() - started
-        backend_spent = cpu_seconds(backend) - backend_started
+        backend_spent = runner.process(backend)[2] - backend_started
         root.refresh_from_db()
         assert (root.state, root.completed_steps) == (UserTaskStatus.SUCCEEDED, tasks), root
         UserTaskStatus.objects.delete_trees()
@@ -79,13 +79,6 @@ def main() -> None:
         database = statistics.median(spent for _, spent in runs)
         cells = [f"{writer * 1000:.2f}", f"{writer * 1000 / size:.3f}", f"{database * 1000:.2f}"]
         print(f"| {size} | {' | '.join(cells)} |", flush=True)
-
-
-def cpu_seconds(pid: int) -> float:
-    """The CPU time process ``pid`` (of this machine) has used."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

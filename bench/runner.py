@@ -36,6 +36,8 @@ BASELINE = ROOT / "bench" / ".baseline" / BASELINE_COMMIT
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
 # What django-user-tasks 4.0.0 supports (Django 4.2 and 5.2), with this project's Celery and psycopg.
+# The servers the contenders share, by process name, whose CPU time is counted with a contender's own.
+SERVERS = {"PostgreSQL": "postgres", "Redis": "redis-server"}
 UT_REQUIREMENTS = [
     "django-user-tasks==4.0.0",
     "Django>=5.2,<5.3",
@@ -185,6 +187,26 @@ def _cpu_times() -> tuple[int, int]:
     return sum(fields), fields[3] + fields[4]  # idle and iowait
 
 
+def process(pid: int) -> tuple[int, str, float]:
+    """Process ``pid`` of this machine: its parent, its name (``comm``), and the CPU seconds it and its
+    children that have ended used so far (``/proc/<pid>/stat``)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        text = stat.read()
+    name, fields = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+    ticks = sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+    return int(fields[1]), name, ticks / os.sysconf("SC_CLK_TCK")
+
+
+def processes() -> dict[int, tuple[int, str, float]]:
+    """Every process of this machine, as ``process()`` describes it."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):  # ended meanwhile
+                found[int(entry)] = process(int(entry))
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -215,6 +237,8 @@ class Session:
     def __init__(self, contenders: dict[str, Contender]) -> None:
         self.contenders = contenders
         self.drivers: dict[str, subprocess.Popen[str]] = {}
+        # Each contender's processes by role ("worker", "daphne", "driver"), counted with their descendants.
+        self.pids: dict[str, dict[str, int]] = {}
         self.versions: dict[str, Any] = {}
         self.stack = contextlib.ExitStack()
 
@@ -275,6 +299,7 @@ class Session:
             command += ["--concurrency", "2", "--loglevel", "warning", "-n", f"bench-{c.key}@%h"]
             command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
             workers[c.key] = self.spawn(f"worker-{c.key}", command, self.env(c), cwd=c.cwd)
+            self.pids[c.key] = {"worker": workers[c.key].pid}
         extra: dict[str, dict[str, str]] = {}
         for c in self.contenders.values():
             if not c.live:
@@ -293,6 +318,7 @@ class Session:
             name = "daphne" if c.key == "rt" else f"daphne-{c.key}"
             daphne = self.spawn(name, command, self.env(c), cwd=c.cwd)
             extra[c.key] = {"BENCH_DAPHNE_PORT": str(port), "BENCH_DAPHNE_PID": str(daphne.pid)}
+            self.pids[c.key]["daphne"] = daphne.pid
             self._wait(lambda port=port: _listening(port), daphne, name)
         for key, worker in workers.items():
             self._wait(lambda key=key: broker.exists(f"bench:ready:{key}"), worker, f"worker {key}")
@@ -301,6 +327,7 @@ class Session:
             pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True, "bufsize": 1}
             env = self.env(c, **extra.get(c.key, {}))
             self.drivers[c.key] = self.spawn(f"driver-{c.key}", command, env, cwd=c.cwd, **pipes)
+            self.pids[c.key]["driver"] = self.drivers[c.key].pid
         for key in self.drivers:
             self.versions[key] = self._answer(key)
 
@@ -310,6 +337,25 @@ class Session:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{name} did not start: see bench/.logs/")
             time.sleep(0.1)
+
+    def cpu(self, key: str) -> dict[str, float]:
+        """The CPU seconds used so far by contender ``key``'s processes (each with its descendants: a worker's
+        pool processes) and by this machine's PostgreSQL and Redis servers, which the contenders share: their
+        part is the difference over one contender's run, when no other runs."""
+        table = processes()
+        children: dict[int, list[int]] = {}
+        for pid, (parent, _, _) in table.items():
+            children.setdefault(parent, []).append(pid)
+        used = {}
+        for role, top in self.pids[key].items():
+            pids, used[role] = [top], 0.0
+            while pids:
+                pid = pids.pop()
+                used[role] += table[pid][2] if pid in table else 0.0
+                pids += children.get(pid, [])
+        for role, name in SERVERS.items():
+            used[role] = sum(seconds for _, comm, seconds in table.values() if comm == name)
+        return used
 
     def ask(self, key: str, command: str, **arguments: Any) -> Any:
         driver = self.drivers[key]
