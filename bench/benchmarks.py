@@ -76,7 +76,8 @@ def overhead(session: Session, quick: bool, reps: int | None = None) -> tuple[st
                 settle()
                 before = session.cpu(key)
                 result = session.ask(key, "overhead", shape=shape, n=size, steps=steps, timeout=900)
-                result["cpu"] = {role: used - before[role] for role, used in session.cpu(key).items()}
+                after = session.cpu(key)
+                result["cpu"] = {role: round(used - before[role], 3) for role, used in after.items()}
                 raw[label][key].append(result)
                 print(f"  {label}, {LABELS[key]}: {result}", flush=True)
     rows, cpu_rows = [], []
