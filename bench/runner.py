@@ -35,9 +35,9 @@ BASELINE_COMMIT = "3778059"
 BASELINE = ROOT / "bench" / ".baseline" / BASELINE_COMMIT
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
-# What django-user-tasks 4.0.0 supports (Django 4.2 and 5.2), with this project's Celery and psycopg.
 # The servers the contenders share, by process name, whose CPU time is counted with a contender's own.
 SERVERS = {"PostgreSQL": "postgres", "Redis": "redis-server"}
+# What django-user-tasks 4.0.0 supports (Django 4.2 and 5.2), with this project's Celery and psycopg.
 UT_REQUIREMENTS = [
     "django-user-tasks==4.0.0",
     "Django>=5.2,<5.3",
