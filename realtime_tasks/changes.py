@@ -6,17 +6,16 @@ window with every event its tasks produced. One call:
 
 1. finds the records the events name (by uuid, or by Celery task id) and their ancestors' uuids from their
    paths (a path never changes, so it is read without a lock);
-2. locks the leaves, then the containers (the ancestors and, for a cancel, the subtrees), each in one query
-   ordered by primary key: every transaction takes its locks in the same order, so none waits for another
-   that waits for it. A batch whose events all name running tasks by task id (a worker's usual batch) finds
-   and locks its leaves in one query, and when no event cancels, the leaves' changes are written before the
-   containers are locked: a busy tree's containers are held for a few statements;
+2. locks the leaves, then the containers (the ancestors and, for a cancel, the subtrees), each in primary-key
+   order: every transaction takes its locks in the same order, so none waits for another that waits for it.
+   A batch whose events all name running tasks by task id (a worker's usual batch) is found and locked by
+   one query on PostgreSQL, which reads the ancestors from the leaves' paths itself (two elsewhere);
 3. applies the events in order to the locked rows, by the rules of docs/status-trees.md (sums, a terminal
    state entered once and never left, nothing moved backwards);
-4. saves each distinct change in one UPDATE (steps are relative increments, and records given the same change
-   share the query: a batch's roll-up is one UPDATE per ancestor, not one per leaf), and advances the
-   sequence of every tree it changed. These statements are SQL written by hand (docs/architecture.md says
-   why);
+4. saves the changes, steps as relative increments: on PostgreSQL in one UPDATE for every record the call
+   changed, elsewhere in one UPDATE per distinct change (records given the same change share it: a batch's
+   roll-up is one per ancestor, not one per leaf); and advances the sequence of every tree it changed. These
+   statements are SQL written by hand (docs/architecture.md says why);
 5. once the transaction commits, copies the new values into the caller's instances and sends the signals:
    ``status_changed`` per record, ``changes_committed`` per tree, ``user_task_stopped`` per record that
    ended. The live layer is a receiver of ``changes_committed`` (``broadcast.Broadcaster.changes_committed``,
@@ -25,7 +24,6 @@ window with every event its tasks produced. One call:
 
 from __future__ import annotations
 
-import copy
 import enum
 import logging
 import uuid as uuid_module
@@ -166,26 +164,13 @@ class _Work:
 
     def run(self) -> None:
         if self.fast:
-            above = self.lock_leaves_by_task_id()
-            leaves_only = True
+            self.lock_tasks()
         else:
-            wanted, leaves_only = self.find()
+            wanted = self.find()
             self.lock(wanted, containers=False)
-        if leaves_only:
-            # Every event names a task (none cancels): the leaves' changes do not depend on their containers.
-            # They are written first, and the containers locked last, just for their roll-up and the commit,
-            # so that a busy tree's containers are held for a few statements, not for a whole batch.
-            leaves = {uuid: copy.copy(row) for uuid, row in self.rows.items()}
-            self.apply()
-            self.save_rows(lambda record: True)
-            self.reset(leaves)
-        if self.fast:
-            for row in self.locked("uuid", above, containers=True):
-                self.keep(row)
-        else:
             self.lock(wanted, containers=True)
         self.apply()
-        self.save(written=(lambda record: not record.is_container) if leaves_only else None)
+        self.save()
 
     def apply(self) -> None:
         for event in self.events:
@@ -195,57 +180,63 @@ class _Work:
                 continue
             getattr(self, f"_{event.kind.value}")(record, event)
 
-    def reset(self, rows: dict[uuid_module.UUID, UserTaskStatus]) -> None:
-        """Back to ``rows`` as they were locked, nothing applied yet."""
-        self.rows, self.by_pk, self.by_task_id = {}, {}, {}
-        for row in rows.values():
-            self.keep(row)
-        self.changed, self.added, self.ended, self.artifacts, self.to_revoke = {}, {}, [], [], []
-        self.outcome = Outcome()
-
     def keep(self, row: UserTaskStatus) -> None:
         self.rows[row.uuid] = row
         self.by_pk[row.pk] = row
         self.by_task_id[row.task_id] = row
 
-    def lock_leaves_by_task_id(self) -> set[uuid_module.UUID]:
+    def lock_tasks(self) -> None:
         """``find()`` and ``lock()`` for a batch whose events all name running tasks by task id (a writer's
-        usual batch): their records are looked up and locked in one query; returns their ancestors' uuids.
-        Raises ``_NotAllLeaves`` when one of them is not a leaf there (a record to create, a tree deleted
-        meanwhile): the batch goes the general way."""
+        usual batch): their records, then their ancestors, each in primary-key order. On PostgreSQL in one
+        query, which reads the ancestors' uuids from the leaves' paths itself. Raises ``_NotAllLeaves`` when
+        one of them is not a leaf there (a record to create, a tree deleted meanwhile): the batch goes the
+        general way."""
         task_ids = list({event.task_id for event in self.events})
-        for row in self.locked("task_id", task_ids, containers=False):
+        if self.connection.vendor == "postgresql":
+            rows = self.locked("task_id", task_ids, with_ancestors=True)
+        else:
+            rows = self.locked("task_id", task_ids)
+            above = {ancestor for row in rows for ancestor in ancestors(row.path)}
+            rows += self.locked("uuid", above, containers=True)
+        for row in rows:
             self.keep(row)
-        if len(self.by_task_id) != len(task_ids):
+        if sum(not row.is_container for row in rows) != len(task_ids):
             raise _NotAllLeaves
-        return {ancestor for row in self.rows.values() for ancestor in ancestors(row.path)}
 
-    def locked(self, column: str, values: Iterable[Any], *, containers: bool) -> list[UserTaskStatus]:
-        """The leaves, or containers, whose ``column`` holds one of ``values``, locked in primary-key order.
-        Written by hand, as the updates below: the ORM builds the same SELECT at twice the cost."""
-        connection = self.connection
-        meta = self.model._meta
-        field: Any = meta.get_field(column)
-        params = [field.get_db_prep_value(value, connection) for value in values]
+    def locked(
+        self, column: str, values: Iterable[Any], *, containers: bool = False, with_ancestors: bool = False
+    ) -> list[UserTaskStatus]:
+        """The leaves, or containers, whose ``column`` holds one of ``values``, locked in primary-key order;
+        ``with_ancestors`` (PostgreSQL only), the leaves' ancestors too, locked after them. Written by hand,
+        as the updates below: the ORM builds the same SELECT at twice the cost."""
+        params = [self.prepare(column, value) for value in values]
         if not params:
             return []
-        quote = connection.ops.quote_name
-        condition, params = self.one_of(quote(field.column), params)
-        kind = quote("is_container") if containers else f"NOT {quote('is_container')}"
-        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-        fields = meta.concrete_fields
-        sql = (
-            f"SELECT {', '.join(quote(f.column) for f in fields)} FROM {quote(meta.db_table)} "
-            f"WHERE {condition} AND {kind} ORDER BY {quote('id')}{lock}"
-        )
-        with connection.cursor() as cursor:
+        quote = self.connection.ops.quote_name
+        meta: Any = self.model._meta
+        table, name = quote(meta.db_table), quote(meta.get_field(column).column)
+        is_container = quote("is_container")
+        condition, params = self.one_of(name, params)
+        where = f"{condition} AND {is_container if containers else f'NOT {is_container}'}"
+        if with_ancestors:
+            # The leaves' ancestors, whose uuids their paths hold ("<hex>/<hex>/"), found by the same query.
+            above = (
+                f"SELECT part::uuid FROM {table} AS leaf, unnest(string_to_array(leaf.{quote('path')}, '/')) "
+                f"AS part WHERE leaf.{condition} AND NOT leaf.{is_container} AND part <> ''"
+            )
+            where = f"({where}) OR ({is_container} AND {quote('uuid')} = ANY(ARRAY({above})))"
+            params += params
+        lock = " FOR UPDATE" if self.connection.features.has_select_for_update else ""
+        columns, names, converters = _columns(self.model, self.using)
+        sql = f"SELECT {columns} FROM {table} WHERE {where} ORDER BY {is_container}, {quote('id')}{lock}"
+        with self.cursor() as cursor:
             cursor.execute(sql, params)
             rows: Iterable[Any] = cursor.fetchall()
-        compiler = connection.ops.compiler("SQLCompiler")(self.objects.query, connection, self.using)
-        converters = compiler.get_converters([f.get_col(meta.db_table) for f in fields])
         if converters:
-            rows = compiler.apply_converters(rows, converters)
-        names = [f.attname for f in fields]
+            compiler = self.connection.ops.compiler("SQLCompiler")(
+                self.objects.query, self.connection, self.using
+            )
+            rows = compiler.apply_converters(rows, dict(converters))
         return [self.model.from_db(self.using, names, row) for row in rows]
 
     def one_of(self, column: str, values: list[Any]) -> tuple[str, list[Any]]:
@@ -255,12 +246,11 @@ class _Work:
             return f"{column} = ANY(%s)", [values]
         return f"{column} IN ({', '.join(['%s'] * len(values))})", values
 
-    def find(self) -> tuple[Q, bool]:
-        """The rows the events need (the records they name, their ancestors, the subtrees they cancel), and
-        whether every event names a task (a leaf) and none cancels."""
-        # uuid -> (path, root uuid, is a container) of every record the events name.
-        known: dict[uuid_module.UUID, tuple[str, uuid_module.UUID, bool]] = {
-            event.uuid: (event.record.path, event.record.root_id, event.record.is_container)
+    def find(self) -> Q:
+        """The rows the events need: the records they name, their ancestors, the subtrees they cancel."""
+        # uuid -> (path, root uuid) of every record the events name.
+        known: dict[uuid_module.UUID, tuple[str, uuid_module.UUID]] = {
+            event.uuid: (event.record.path, event.record.root_id)
             for event in self.events
             if event.uuid is not None and event.record is not None and event.record.pk is not None
         }
@@ -269,25 +259,21 @@ class _Work:
         found: dict[str, uuid_module.UUID] = {}
         if uuids or task_ids:
             query = self.objects.filter(Q(uuid__in=uuids) | Q(task_id__in=task_ids))
-            fields = ("uuid", "task_id", "path", "root_id", "is_container")
-            for uuid, task_id, path, root, container in query.values_list(*fields):
-                known[uuid] = (path, root, container)
+            for uuid, task_id, path, root in query.values_list("uuid", "task_id", "path", "root_id"):
+                known[uuid] = (path, root)
                 found[task_id] = uuid
             for event in self.events:
                 if event.create and event.task_id and event.task_id not in found:
                     record = event.create()
-                    known[record.uuid] = (record.path, record.root_id, record.is_container)
+                    known[record.uuid] = (record.path, record.root_id)
                     found[record.task_id] = record.uuid
-        lineages = {ancestor for path, *_ in known.values() for ancestor in ancestors(path)}
+        lineages = {ancestor for path, _ in known.values() for ancestor in ancestors(path)}
         wanted = Q(uuid__in={*known, *lineages})
-        leaves_only = not any(container for *_, container in known.values())
         for event in self.events:
             uuid = event.uuid or found.get(event.task_id or "")
-            if event.kind is Kind.CANCEL:
-                leaves_only = False
-                if uuid in known:
-                    wanted |= Q(root_id=known[uuid][1], path__contains=uuid.hex)
-        return wanted, leaves_only
+            if event.kind is Kind.CANCEL and uuid in known:
+                wanted |= Q(root_id=known[uuid][1], path__contains=uuid.hex)
+        return wanted
 
     def lock(self, wanted: Q, *, containers: bool) -> None:
         """Lock the ``wanted`` leaves, or containers, in primary-key order.
@@ -419,43 +405,44 @@ class _Work:
     def changed_uuids(self) -> set[uuid_module.UUID]:
         return set(self.changed) | {uuid for uuid, added in self.added.items() if any(added.values())}
 
-    def save_rows(self, which: Callable[[UserTaskStatus], bool]) -> None:
-        """Write the changes of the changed records that ``which`` accepts."""
-        # Records are saved in groups that change the same fields: records given the same values share one
-        # UPDATE (a batch's roll-up into an ancestor is one), and on PostgreSQL a group with different values
-        # (the leaves of a batch, each with its own start time) is one UPDATE ... FROM unnest(...) too.
-        groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[UserTaskStatus]] = {}
-        for uuid in self.changed_uuids():
-            record = self.rows[uuid]
-            if not which(record):
-                continue
-            fields = tuple(sorted(self.changed.get(uuid, ())))
-            added = tuple(sorted(name for name, n in self.added.get(uuid, {}).items() if n))
-            groups.setdefault((fields, added), []).append(record)
-        for (fields, added), records in groups.items():
-            self.update(records, fields, added)
+    def save_rows(self) -> None:
+        """Write the changes of the changed records.
 
-    def save(self, written: Callable[[UserTaskStatus], bool] | None = None) -> None:
-        """Write the changes (but those of the records ``written`` accepts: saved already), advance the
-        trees' sequences, add the artifacts, and announce it all once committed."""
+        On PostgreSQL in one ``UPDATE ... FROM unnest(...)``, each record given every field that any of them
+        changed (a field it did not change, its locked row's own value). Elsewhere in one UPDATE per group
+        of records that change the same fields to the same values (a batch's roll-up into an ancestor is one).
+        """
+        records = [self.rows[uuid] for uuid in self.changed_uuids()]
+        groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[UserTaskStatus]] = {}
+        for record in records:
+            fields = tuple(sorted(self.changed.get(record.uuid, ())))
+            added = tuple(sorted(name for name, n in self.added.get(record.uuid, {}).items() if n))
+            groups.setdefault((fields, added), []).append(record)
+        if self.connection.vendor == "postgresql" and groups:
+            every_field = set().union(*(fields for fields, _ in groups))
+            every_added = set().union(*(added for _, added in groups))
+            self.update_from_arrays(records, tuple(sorted(every_field)), tuple(sorted(every_added)))
+            return
+        for (fields, added), same in groups.items():
+            self.update(same, fields, added)
+
+    def save(self) -> None:
+        """Write the changes, advance the trees' sequences, add the artifacts, and announce it all once
+        committed."""
         uuids = self.changed_uuids()
         if not uuids:
             return
-
-        def unsaved(record: UserTaskStatus) -> bool:
-            return written is None or not written(record)
-
         changed = [self.rows[uuid] for uuid in uuids]
         trees: dict[uuid_module.UUID, list[UserTaskStatus]] = {}
         for record in changed:
             trees.setdefault(record.root_id, []).append(record)
         roots = [self.rows[root] for root in trees if root in self.rows]
-        # A root whose own change is still to be written advances its sequence in the same UPDATE.
-        apart = [root for root in roots if root.uuid not in uuids or not unsaved(root)]
+        # A root that changed advances its sequence in the same UPDATE; one that did not, in one of its own.
+        apart = [root for root in roots if root.uuid not in uuids]
         for root in roots:
             if root not in apart:
                 self.added.setdefault(root.uuid, {})["sequence"] = 1
-        self.save_rows(unsaved)
+        self.save_rows()
         if apart:
             sequence = self.connection.ops.quote_name("sequence")
             self.update_rows([root.pk for root in apart], [f"{sequence} = {sequence} + 1"], [])
@@ -473,21 +460,20 @@ class _Work:
                 copy_fields(record, instance)
         transaction.on_commit(partial(self.announce, changed, trees), using=self.using)
 
+    def values(
+        self, record: UserTaskStatus, fields: tuple[str, ...], added: tuple[str, ...]
+    ) -> tuple[Any, ...]:
+        """``record``'s ``fields`` as they are, then the steps it adds to each of ``added``."""
+        steps = self.added.get(record.uuid, {})
+        return (*(getattr(record, name) for name in fields), *(steps.get(name, 0) for name in added))
+
     def update(self, records: list[UserTaskStatus], fields: tuple[str, ...], added: tuple[str, ...]) -> None:
-        """Save ``fields`` of ``records`` as they are, and add their steps in ``added`` to what is stored."""
-
-        def values(record: UserTaskStatus) -> tuple[Any, ...]:
-            steps = self.added.get(record.uuid, {})
-            return (*(getattr(record, name) for name in fields), *(steps[name] for name in added))
-
+        """Save ``fields`` of ``records`` as they are, and add their steps in ``added`` to what is stored: one
+        UPDATE per distinct set of values."""
         alike: dict[tuple[Any, ...], list[int]] = {}
         for record in records:
-            alike.setdefault(values(record), []).append(record.pk)
-        if len(alike) > 1 and self.connection.vendor == "postgresql":
-            self.update_from_arrays(records, fields, added, values)
-            return
-        # SQL written by hand: the ORM builds the same statement at several times the cost, and this runs in
-        # every worker process's writer once per batch.
+            alike.setdefault(self.values(record, fields, added), []).append(record.pk)
+        # SQL written by hand: the ORM builds the same statement at several times the cost.
         quote = self.connection.ops.quote_name
         meta = self.model._meta
         columns: list[Any] = [meta.get_field(name) for name in (*fields, *added)]
@@ -506,10 +492,10 @@ class _Work:
     def connection(self) -> Any:
         return connections[self.using]
 
-    def write_cursor(self) -> Any:
-        """A cursor for the batch's UPDATEs. On psycopg 3 one that binds their parameters on the server: the
-        default (client-side binding) quotes every value of their arrays into the statement's text, in Python,
-        which cost the writer more than the rest of sending them."""
+    def cursor(self) -> Any:
+        """A cursor for the batch's statements. On psycopg 3 one that binds their parameters on the server:
+        the default (client-side binding) quotes every value of their arrays into the statement's text, in
+        Python, which cost the writer more than the rest of sending them."""
         connection = self.connection
         if connection.vendor != "postgresql":
             return connection.cursor()
@@ -522,6 +508,11 @@ class _Work:
         # Wrapped as connection.cursor() wraps its own: logged, counted, checked for the thread.
         return connection._prepare_cursor(server_binding(connection.connection))
 
+    def prepare(self, column: str, value: Any) -> Any:
+        """``value`` of the field ``column`` as the database takes it."""
+        field: Any = self.model._meta.get_field(column)
+        return field.get_db_prep_value(value, self.connection)
+
     @property
     def prepared_now(self) -> Any:
         return self.model._meta.get_field("modified").get_db_prep_save(self.now, self.connection)
@@ -531,7 +522,7 @@ class _Work:
         quote = self.connection.ops.quote_name
         condition, ids = self.one_of(quote("id"), pks)
         sql = f"UPDATE {quote(self.model._meta.db_table)} SET {', '.join(assignments)} WHERE {condition}"
-        with self.write_cursor() as cursor:
+        with self.cursor() as cursor:
             cursor.execute(sql, [*params, *ids])
 
     def update_from_arrays(
@@ -539,10 +530,9 @@ class _Work:
         records: list[UserTaskStatus],
         fields: tuple[str, ...],
         added: tuple[str, ...],
-        values: Callable[[UserTaskStatus], tuple[Any, ...]],
     ) -> None:
-        """One UPDATE ... FROM unnest(...) for records that change the same fields to different values: one
-        array per column, so that the statement is the same whatever the number of records."""
+        """``update()`` in one UPDATE ... FROM unnest(...) whatever the records' values: one array per column,
+        so that the statement is the same whatever the number of records."""
         connection = self.connection
         quote = connection.ops.quote_name
         meta = self.model._meta
@@ -560,12 +550,12 @@ class _Work:
             f"UPDATE {quote(meta.db_table)} AS t SET {', '.join(assignments)} "
             f"FROM unnest({arrays}) AS v({', '.join([key, *names])}) WHERE t.{key} = v.{key}"
         )
-        rows = [values(record) for record in records]
+        rows = [self.values(record, fields, added) for record in records]
         params: list[Any] = [self.now, [record.pk for record in records]]
         for index, column in enumerate(columns[: len(fields)]):
             params.append([column.get_db_prep_save(row[index], connection) for row in rows])
         params += [[row[index] for row in rows] for index in range(len(fields), len(columns))]
-        with self.write_cursor() as cursor:
+        with self.cursor() as cursor:
             cursor.execute(sql, params)
 
     def announce(self, changed: list[UserTaskStatus], trees: dict[uuid_module.UUID, list[Any]]) -> None:
@@ -635,6 +625,18 @@ def ancestors(path: str) -> tuple[uuid_module.UUID, ...]:
     """The uuids of the ancestors named by a record's ``path``, root first. Cached: the leaves of a container
     share their path, and a batch reads each one's several times."""
     return tuple(uuid_module.UUID(hex=part) for part in path.split("/") if part)
+
+
+@lru_cache(maxsize=16)
+def _columns(model: type[UserTaskStatus], using: str) -> tuple[str, list[str], dict[int, Any]]:
+    """What ``_Work.locked()`` reads: its columns' SQL, their attribute names in order, their converters."""
+    connection = connections[using]
+    meta: Any = model._meta
+    fields = meta.concrete_fields
+    compiler = connection.ops.compiler("SQLCompiler")(model._default_manager.none().query, connection, using)
+    converters = compiler.get_converters([f.get_col(meta.db_table) for f in fields])
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    return columns, [f.attname for f in fields], converters
 
 
 def _artifact_model() -> Any:

@@ -21,7 +21,7 @@ from django.utils.timezone import now
 from realtime_tasks import batching
 from realtime_tasks.batching import Writer
 from realtime_tasks.canvas import record_canvas, record_leaf
-from realtime_tasks.changes import Event, Kind
+from realtime_tasks.changes import Event, Kind, apply
 from realtime_tasks.exceptions import TaskCanceledException
 from realtime_tasks.models import UserTaskArtifact, UserTaskStatus
 from realtime_tasks.signals import changes_committed, status_changed, user_task_stopped
@@ -148,7 +148,7 @@ def test_a_task_ending_within_its_window_is_written_once(user: User, writer: Wri
 
 
 @pytest.mark.django_db(transaction=True)
-def test_one_batch_rolls_every_leaf_up_in_one_update_per_ancestor(
+def test_one_batch_changes_each_ancestor_once_however_many_leaves_it_holds(
     user: User, writer: Writer, received: Any
 ) -> None:
     root = build(chain(step.si(user_id=user.pk), group(step.si(user_id=user.pk) for _ in range(100))))
@@ -172,6 +172,39 @@ def test_one_batch_rolls_every_leaf_up_in_one_update_per_ancestor(
     assert sorted(str(r.uuid) for r in received["stopped"]) == sorted(
         str(r.uuid) for r in [*members, group_record, root]
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_workers_batch_is_one_locking_select_and_one_update_on_postgresql(user: User) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "the one-statement forms are PostgreSQL's; elsewhere two SELECTs and an UPDATE per change"
+        )
+    root = build(chain(step.si(user_id=user.pk), group(step.si(user_id=user.pk, steps=3) for _ in range(20))))
+    members = list(UserTaskStatus.objects.filter(parent=get(1, root)))
+    # A worker's batch, by task id: every member started, half of them two steps on, the others done.
+    events = [Event(Kind.START, task_id=member.task_id) for member in members]
+    events += [Event(Kind.STEPS, 2, task_id=member.task_id) for member in members[:10]]
+    events += [Event(Kind.SUCCEED, task_id=member.task_id) for member in members[10:]]
+    with CaptureQueriesContext(connection) as queries:
+        apply(events)
+    # The members and their two ancestors locked by one query, and every change written by one UPDATE.
+    assert [query["sql"].split()[0] for query in queries] == ["BEGIN", "SELECT", "UPDATE", "COMMIT"]
+    assert queries[1]["sql"].endswith("FOR UPDATE")
+    stepped, done = fresh(members[0]), fresh(members[-1])
+    assert (stepped.state, stepped.completed_steps, done.state, done.completed_steps) == (
+        "In Progress",
+        2,
+        "Succeeded",
+        3,
+    )
+    group_record, root = get(1, root), fresh(root)
+    assert (group_record.state, group_record.completed_steps, group_record.children_left) == (
+        "In Progress",
+        50,
+        10,
+    )
+    assert (root.state, root.completed_steps, root.total_steps, root.sequence) == ("In Progress", 50, 61, 2)
 
 
 @pytest.mark.django_db(transaction=True)
