@@ -24,6 +24,7 @@ window with every event its tasks produced. One call:
 
 from __future__ import annotations
 
+import copy
 import enum
 import logging
 import uuid as uuid_module
@@ -46,6 +47,11 @@ if TYPE_CHECKING:
     from .models import UserTaskStatus
 
 logger = logging.getLogger(__name__)
+
+# A change of at most this many leaves locks their containers with them and writes everything in one go; a
+# bigger one (a backlog) writes its leaves before it locks their containers, so that a tree's containers are
+# not held through a long UPDATE of leaves while other processes wait for them (bench fleet).
+TOGETHER_MOST = 32
 
 
 class Kind(enum.Enum):
@@ -164,13 +170,27 @@ class _Work:
 
     def run(self) -> None:
         if self.fast:
-            self.lock_tasks()
+            task_ids = list({event.task_id for event in self.events if event.task_id})
+            split = len(task_ids) > TOGETHER_MOST
+            above = self.lock_tasks(task_ids, with_ancestors=not split)
         else:
-            wanted = self.find()
+            wanted, leaves_only = self.find()
             self.lock(wanted, containers=False)
+            split = leaves_only and len(self.rows) > TOGETHER_MOST
+        if split:
+            # Every event names a task (none cancels): the leaves' changes do not depend on their containers.
+            # They are written first, and the containers locked last, just for their roll-up and the commit.
+            leaves = {uuid: copy.copy(row) for uuid, row in self.rows.items()}
+            self.apply()
+            self.save_rows(lambda record: True)
+            self.reset(leaves)
+        if self.fast:
+            for row in self.locked("uuid", above, containers=True):  # none left when locked together
+                self.keep(row)
+        else:
             self.lock(wanted, containers=True)
         self.apply()
-        self.save()
+        self.save(written=(lambda record: not record.is_container) if split else None)
 
     def apply(self) -> None:
         for event in self.events:
@@ -180,28 +200,33 @@ class _Work:
                 continue
             getattr(self, f"_{event.kind.value}")(record, event)
 
+    def reset(self, rows: dict[uuid_module.UUID, UserTaskStatus]) -> None:
+        """Back to ``rows`` as they were locked, nothing applied yet."""
+        self.rows, self.by_pk, self.by_task_id = {}, {}, {}
+        for row in rows.values():
+            self.keep(row)
+        self.changed, self.added, self.ended, self.artifacts, self.to_revoke = {}, {}, [], [], []
+        self.outcome = Outcome()
+
     def keep(self, row: UserTaskStatus) -> None:
         self.rows[row.uuid] = row
         self.by_pk[row.pk] = row
         self.by_task_id[row.task_id] = row
 
-    def lock_tasks(self) -> None:
-        """``find()`` and ``lock()`` for a batch whose events all name running tasks by task id (a writer's
-        usual batch): their records, then their ancestors, each in primary-key order. On PostgreSQL in one
-        query, which reads the ancestors' uuids from the leaves' paths itself. Raises ``_NotAllLeaves`` when
-        one of them is not a leaf there (a record to create, a tree deleted meanwhile): the batch goes the
-        general way."""
-        task_ids = list({event.task_id for event in self.events})
-        if self.connection.vendor == "postgresql":
-            rows = self.locked("task_id", task_ids, with_ancestors=True)
-        else:
-            rows = self.locked("task_id", task_ids)
-            above = {ancestor for row in rows for ancestor in ancestors(row.path)}
-            rows += self.locked("uuid", above, containers=True)
-        for row in rows:
+    def lock_tasks(self, task_ids: list[str], *, with_ancestors: bool) -> list[uuid_module.UUID]:
+        """``find()`` and ``lock()`` of the leaves, for a batch whose events all name running tasks by task id
+        (a writer's usual batch): their records, locked in one query; ``with_ancestors``, on PostgreSQL the
+        same query locks their ancestors after them, reading their uuids from the leaves' paths itself.
+        Returns the uuids of the ancestors still to lock. Raises ``_NotAllLeaves`` when a task id names no
+        leaf (a record to create, a tree deleted meanwhile): the batch goes the general way."""
+        together = with_ancestors and self.connection.vendor == "postgresql"
+        for row in self.locked("task_id", task_ids, with_ancestors=together):
             self.keep(row)
-        if sum(not row.is_container for row in rows) != len(task_ids):
+        leaves = [row for row in self.rows.values() if not row.is_container]
+        if len(leaves) != len(task_ids):
             raise _NotAllLeaves
+        above = {ancestor for row in leaves for ancestor in ancestors(row.path)} - self.rows.keys()
+        return sorted(above)
 
     def locked(
         self, column: str, values: Iterable[Any], *, containers: bool = False, with_ancestors: bool = False
@@ -246,11 +271,12 @@ class _Work:
             return f"{column} = ANY(%s)", [values]
         return f"{column} IN ({', '.join(['%s'] * len(values))})", values
 
-    def find(self) -> Q:
-        """The rows the events need: the records they name, their ancestors, the subtrees they cancel."""
-        # uuid -> (path, root uuid) of every record the events name.
-        known: dict[uuid_module.UUID, tuple[str, uuid_module.UUID]] = {
-            event.uuid: (event.record.path, event.record.root_id)
+    def find(self) -> tuple[Q, bool]:
+        """The rows the events need (the records they name, their ancestors, the subtrees they cancel), and
+        whether every event names a task (a leaf) and none cancels."""
+        # uuid -> (path, root uuid, is a container) of every record the events name.
+        known: dict[uuid_module.UUID, tuple[str, uuid_module.UUID, bool]] = {
+            event.uuid: (event.record.path, event.record.root_id, event.record.is_container)
             for event in self.events
             if event.uuid is not None and event.record is not None and event.record.pk is not None
         }
@@ -259,21 +285,25 @@ class _Work:
         found: dict[str, uuid_module.UUID] = {}
         if uuids or task_ids:
             query = self.objects.filter(Q(uuid__in=uuids) | Q(task_id__in=task_ids))
-            for uuid, task_id, path, root in query.values_list("uuid", "task_id", "path", "root_id"):
-                known[uuid] = (path, root)
+            fields = ("uuid", "task_id", "path", "root_id", "is_container")
+            for uuid, task_id, path, root, container in query.values_list(*fields):
+                known[uuid] = (path, root, container)
                 found[task_id] = uuid
             for event in self.events:
                 if event.create and event.task_id and event.task_id not in found:
                     record = event.create()
-                    known[record.uuid] = (record.path, record.root_id)
+                    known[record.uuid] = (record.path, record.root_id, record.is_container)
                     found[record.task_id] = record.uuid
-        lineages = {ancestor for path, _ in known.values() for ancestor in ancestors(path)}
+        lineages = {ancestor for path, *_ in known.values() for ancestor in ancestors(path)}
         wanted = Q(uuid__in={*known, *lineages})
+        leaves_only = not any(container for *_, container in known.values())
         for event in self.events:
             uuid = event.uuid or found.get(event.task_id or "")
-            if event.kind is Kind.CANCEL and uuid in known:
-                wanted |= Q(root_id=known[uuid][1], path__contains=uuid.hex)
-        return wanted
+            if event.kind is Kind.CANCEL:
+                leaves_only = False
+                if uuid in known:
+                    wanted |= Q(root_id=known[uuid][1], path__contains=uuid.hex)
+        return wanted, leaves_only
 
     def lock(self, wanted: Q, *, containers: bool) -> None:
         """Lock the ``wanted`` leaves, or containers, in primary-key order.
@@ -405,14 +435,14 @@ class _Work:
     def changed_uuids(self) -> set[uuid_module.UUID]:
         return set(self.changed) | {uuid for uuid, added in self.added.items() if any(added.values())}
 
-    def save_rows(self) -> None:
-        """Write the changes of the changed records.
+    def save_rows(self, which: Callable[[UserTaskStatus], bool]) -> None:
+        """Write the changes of the changed records that ``which`` accepts.
 
         On PostgreSQL in one ``UPDATE ... FROM unnest(...)``, each record given every field that any of them
         changed (a field it did not change, its locked row's own value). Elsewhere in one UPDATE per group
         of records that change the same fields to the same values (a batch's roll-up into an ancestor is one).
         """
-        records = [self.rows[uuid] for uuid in self.changed_uuids()]
+        records = [record for uuid in self.changed_uuids() if which(record := self.rows[uuid])]
         groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[UserTaskStatus]] = {}
         for record in records:
             fields = tuple(sorted(self.changed.get(record.uuid, ())))
@@ -426,23 +456,27 @@ class _Work:
         for (fields, added), same in groups.items():
             self.update(same, fields, added)
 
-    def save(self) -> None:
-        """Write the changes, advance the trees' sequences, add the artifacts, and announce it all once
-        committed."""
+    def save(self, written: Callable[[UserTaskStatus], bool] | None = None) -> None:
+        """Write the changes (but those of the records ``written`` accepts: saved already), advance the
+        trees' sequences, add the artifacts, and announce it all once committed."""
         uuids = self.changed_uuids()
         if not uuids:
             return
+
+        def unsaved(record: UserTaskStatus) -> bool:
+            return written is None or not written(record)
+
         changed = [self.rows[uuid] for uuid in uuids]
         trees: dict[uuid_module.UUID, list[UserTaskStatus]] = {}
         for record in changed:
             trees.setdefault(record.root_id, []).append(record)
         roots = [self.rows[root] for root in trees if root in self.rows]
-        # A root that changed advances its sequence in the same UPDATE; one that did not, in one of its own.
-        apart = [root for root in roots if root.uuid not in uuids]
+        # A root whose own change is still to be written advances its sequence in the same UPDATE.
+        apart = [root for root in roots if root.uuid not in uuids or not unsaved(root)]
         for root in roots:
             if root not in apart:
                 self.added.setdefault(root.uuid, {})["sequence"] = 1
-        self.save_rows()
+        self.save_rows(unsaved)
         if apart:
             sequence = self.connection.ops.quote_name("sequence")
             self.update_rows([root.pk for root in apart], [f"{sequence} = {sequence} + 1"], [])
