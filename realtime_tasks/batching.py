@@ -3,9 +3,9 @@
 A task's start, progress steps, success, failure and retry do not write anything in the task's own thread:
 they are handed to the process's writer, which applies every event of the last ``REALTIME_TASKS_WRITE_WINDOW``
 seconds in one transaction (``changes.apply``): on PostgreSQL one query locks the batch's leaves and their
-containers, one UPDATE writes the leaves' changes and the containers' roll-up. So a tree's containers are
-locked once per window per process, for a few statements, and however many processes run a tree's tasks none
-of them queues behind another's every event. A task
+containers, one UPDATE writes the leaves' changes and the containers' roll-up (a backlog writes its leaves
+first). So a tree's containers are locked once per window per process, for a few statements, and however many
+processes run a tree's tasks none of them queues behind another's every event. A task
 that ends within the window is written once, and one reporting progress for minutes once per window.
 
 The writer is one thread with its own database connection, which Celery's Django fix-up (closing the task

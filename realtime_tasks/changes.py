@@ -8,13 +8,16 @@ window with every event its tasks produced. One call:
    paths (a path never changes, so it is read without a lock);
 2. locks the leaves, then the containers (the ancestors and, for a cancel, the subtrees), each in primary-key
    order: every transaction takes its locks in the same order, so none waits for another that waits for it.
-   A batch whose events all name running tasks by task id (a worker's usual batch) is found and locked by
-   one query on PostgreSQL, which reads the ancestors from the leaves' paths itself (two elsewhere);
+   A batch whose events all name running tasks by task id (a worker's usual batch) finds and locks its
+   leaves in one query, on PostgreSQL its containers too (the ancestors read from the leaves' paths). When
+   no event cancels and more than ``TOGETHER_MOST`` leaves change (a backlog), the leaves' changes are
+   written before the containers are locked, so that other processes do not wait for a tree's containers
+   through a long UPDATE;
 3. applies the events in order to the locked rows, by the rules of docs/status-trees.md (sums, a terminal
    state entered once and never left, nothing moved backwards);
-4. saves the changes, steps as relative increments: on PostgreSQL in one UPDATE for every record the call
-   changed, elsewhere in one UPDATE per distinct change (records given the same change share it: a batch's
-   roll-up is one per ancestor, not one per leaf); and advances the sequence of every tree it changed. These
+4. saves the changes, steps as relative increments: on PostgreSQL in one UPDATE for every record changed,
+   elsewhere in one UPDATE per distinct change (records given the same change share it: a batch's roll-up
+   is one per ancestor, not one per leaf); and advances the sequence of every tree it changed. These
    statements are SQL written by hand (docs/architecture.md says why);
 5. once the transaction commits, copies the new values into the caller's instances and sends the signals:
    ``status_changed`` per record, ``changes_committed`` per tree, ``user_task_stopped`` per record that

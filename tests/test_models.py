@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
 from django.utils.timezone import now
 
-from realtime_tasks import batching
+from realtime_tasks import batching, changes
 from realtime_tasks.batching import Writer
 from realtime_tasks.canvas import record_canvas, record_leaf
 from realtime_tasks.changes import Event, Kind, apply
@@ -175,36 +175,51 @@ def test_one_batch_changes_each_ancestor_once_however_many_leaves_it_holds(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_workers_batch_is_one_locking_select_and_one_update_on_postgresql(user: User) -> None:
+@pytest.mark.parametrize(
+    ("size", "statements"),
+    [
+        # The members and their two ancestors locked by one query, every change written by one UPDATE.
+        (changes.TOGETHER_MOST, ["SELECT", "UPDATE"]),
+        # A backlog: the members locked and written, then their ancestors locked and written.
+        (changes.TOGETHER_MOST + 1, ["SELECT", "UPDATE", "SELECT", "UPDATE"]),
+    ],
+)
+def test_a_workers_batch_is_one_select_and_one_update_unless_a_backlog(
+    size: int, statements: list[str], user: User
+) -> None:
     if connection.vendor != "postgresql":
         pytest.skip(
             "the one-statement forms are PostgreSQL's; elsewhere two SELECTs and an UPDATE per change"
         )
-    root = build(chain(step.si(user_id=user.pk), group(step.si(user_id=user.pk, steps=3) for _ in range(20))))
+    root = build(
+        chain(step.si(user_id=user.pk), group(step.si(user_id=user.pk, steps=3) for _ in range(size)))
+    )
     members = list(UserTaskStatus.objects.filter(parent=get(1, root)))
+    half = size // 2
     # A worker's batch, by task id: every member started, half of them two steps on, the others done.
     events = [Event(Kind.START, task_id=member.task_id) for member in members]
-    events += [Event(Kind.STEPS, 2, task_id=member.task_id) for member in members[:10]]
-    events += [Event(Kind.SUCCEED, task_id=member.task_id) for member in members[10:]]
+    events += [Event(Kind.STEPS, 2, task_id=member.task_id) for member in members[:half]]
+    events += [Event(Kind.SUCCEED, task_id=member.task_id) for member in members[half:]]
     with CaptureQueriesContext(connection) as queries:
         apply(events)
-    # The members and their two ancestors locked by one query, and every change written by one UPDATE.
-    assert [query["sql"].split()[0] for query in queries] == ["BEGIN", "SELECT", "UPDATE", "COMMIT"]
-    assert queries[1]["sql"].endswith("FOR UPDATE")
+    assert [query["sql"].split()[0] for query in queries] == ["BEGIN", *statements, "COMMIT"]
+    assert all(query["sql"].endswith("FOR UPDATE") for query in queries if query["sql"].startswith("SELECT"))
     stepped, done = fresh(members[0]), fresh(members[-1])
-    assert (stepped.state, stepped.completed_steps, done.state, done.completed_steps) == (
-        "In Progress",
-        2,
-        "Succeeded",
-        3,
-    )
+    assert (stepped.state, stepped.completed_steps) == ("In Progress", 2)
+    assert (done.state, done.completed_steps) == ("Succeeded", 3)
+    completed = 2 * half + 3 * (size - half)
     group_record, root = get(1, root), fresh(root)
     assert (group_record.state, group_record.completed_steps, group_record.children_left) == (
         "In Progress",
-        50,
-        10,
+        completed,
+        half,
     )
-    assert (root.state, root.completed_steps, root.total_steps, root.sequence) == ("In Progress", 50, 61, 2)
+    assert (root.state, root.completed_steps, root.total_steps, root.sequence) == (
+        "In Progress",
+        completed,
+        3 * size + 1,
+        2,
+    )
 
 
 @pytest.mark.django_db(transaction=True)
