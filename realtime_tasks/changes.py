@@ -264,7 +264,7 @@ class _Work:
             compiler = self.connection.ops.compiler("SQLCompiler")(
                 self.objects.query, self.connection, self.using
             )
-            rows = compiler.apply_converters(rows, dict(converters))
+            rows = compiler.apply_converters(rows, converters)
         return [self.model.from_db(self.using, names, row) for row in rows]
 
     def one_of(self, column: str, values: list[Any]) -> tuple[str, list[Any]]:
