@@ -216,7 +216,7 @@ class _Work:
         self.by_pk[row.pk] = row
         self.by_task_id[row.task_id] = row
 
-    def lock_tasks(self, task_ids: list[str], *, with_ancestors: bool) -> list[uuid_module.UUID]:
+    def lock_tasks(self, task_ids: list[str], *, with_ancestors: bool) -> set[uuid_module.UUID]:
         """``find()`` and ``lock()`` of the leaves, for a batch whose events all name running tasks by task id
         (a writer's usual batch): their records, locked in one query; ``with_ancestors``, on PostgreSQL the
         same query locks their ancestors after them, reading their uuids from the leaves' paths itself.
@@ -228,8 +228,7 @@ class _Work:
         leaves = [row for row in self.rows.values() if not row.is_container]
         if len(leaves) != len(task_ids):
             raise _NotAllLeaves
-        above = {ancestor for row in leaves for ancestor in ancestors(row.path)} - self.rows.keys()
-        return sorted(above)
+        return {ancestor for row in leaves for ancestor in ancestors(row.path)} - self.rows.keys()
 
     def locked(
         self, column: str, values: Iterable[Any], *, containers: bool = False, with_ancestors: bool = False
@@ -237,12 +236,12 @@ class _Work:
         """The leaves, or containers, whose ``column`` holds one of ``values``, locked in primary-key order;
         ``with_ancestors`` (PostgreSQL only), the leaves' ancestors too, locked after them. Written by hand,
         as the updates below: the ORM builds the same SELECT at twice the cost."""
-        params = [self.prepare(column, value) for value in values]
+        field: Any = self.model._meta.get_field(column)
+        params = [field.get_db_prep_value(value, self.connection) for value in values]
         if not params:
             return []
         quote = self.connection.ops.quote_name
-        meta: Any = self.model._meta
-        table, name = quote(meta.db_table), quote(meta.get_field(column).column)
+        table, name = quote(self.model._meta.db_table), quote(field.column)
         is_container = quote("is_container")
         condition, params = self.one_of(name, params)
         where = f"{condition} AND {is_container if containers else f'NOT {is_container}'}"
@@ -255,15 +254,16 @@ class _Work:
             where = f"({where}) OR ({is_container} AND {quote('uuid')} = ANY(ARRAY({above})))"
             params += params
         lock = " FOR UPDATE" if self.connection.features.has_select_for_update else ""
-        columns, names, converters = _columns(self.model, self.using)
+        columns, names, converted = _columns(self.model, self.using)
         sql = f"SELECT {columns} FROM {table} WHERE {where} ORDER BY {is_container}, {quote('id')}{lock}"
         with self.cursor() as cursor:
             cursor.execute(sql, params)
             rows: Iterable[Any] = cursor.fetchall()
-        if converters:
-            compiler = self.connection.ops.compiler("SQLCompiler")(
-                self.objects.query, self.connection, self.using
-            )
+        if converted:
+            meta: Any = self.model._meta
+            compiler_class = self.connection.ops.compiler("SQLCompiler")
+            compiler = compiler_class(self.objects.query, self.connection, self.using)
+            converters = compiler.get_converters([f.get_col(meta.db_table) for f in meta.concrete_fields])
             rows = compiler.apply_converters(rows, converters)
         return [self.model.from_db(self.using, names, row) for row in rows]
 
@@ -545,11 +545,6 @@ class _Work:
         # Wrapped as connection.cursor() wraps its own: logged, counted, checked for the thread.
         return connection._prepare_cursor(server_binding(connection.connection))
 
-    def prepare(self, column: str, value: Any) -> Any:
-        """``value`` of the field ``column`` as the database takes it."""
-        field: Any = self.model._meta.get_field(column)
-        return field.get_db_prep_value(value, self.connection)
-
     @property
     def prepared_now(self) -> Any:
         return self.model._meta.get_field("modified").get_db_prep_save(self.now, self.connection)
@@ -665,15 +660,17 @@ def ancestors(path: str) -> tuple[uuid_module.UUID, ...]:
 
 
 @lru_cache(maxsize=16)
-def _columns(model: type[UserTaskStatus], using: str) -> tuple[str, list[str], dict[int, Any]]:
-    """What ``_Work.locked()`` reads: its columns' SQL, their attribute names in order, their converters."""
+def _columns(model: type[UserTaskStatus], using: str) -> tuple[str, list[str], bool]:
+    """What ``_Work.locked()`` reads: its columns' SQL, their attribute names in order, and whether the
+    database converts any of their values (not PostgreSQL's; the converters themselves belong to one
+    thread's connection, so they are not kept)."""
     connection = connections[using]
     meta: Any = model._meta
     fields = meta.concrete_fields
     compiler = connection.ops.compiler("SQLCompiler")(model._default_manager.none().query, connection, using)
-    converters = compiler.get_converters([f.get_col(meta.db_table) for f in fields])
+    converted = bool(compiler.get_converters([f.get_col(meta.db_table) for f in fields]))
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    return columns, [f.attname for f in fields], converters
+    return columns, [f.attname for f in fields], converted
 
 
 def _artifact_model() -> Any:
