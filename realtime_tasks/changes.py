@@ -90,7 +90,9 @@ class Event:
 
     @classmethod
     def of(cls, record: UserTaskStatus, kind: Kind, value: Any = None, **options: Any) -> Event:
-        if not record.is_read:  # a running task's record, known by its task id until a field is read
+        if record._writer is not None or not record.is_read:
+            # A running task's record (``task.status``), read or not: named by its task id, by which a
+            # worker's batch finds and locks its leaves in one query.
             return cls(kind, value, task_id=record.task_id, record=record, **options)
         return cls(kind, value, uuid=record.uuid, record=record, **options)
 

@@ -128,14 +128,11 @@ def _record_event(task: UserTaskMixin, task_id: str | None, kind: Kind, value: A
     if status._writer is None:  # run eagerly, or not batching: at once
         status._change(kind, value, at_once=True)
         return
-    if status.is_read:
-        writer.submit(Event.of(status, kind, value))  # its path is known: the batch need not look it up
-        return
-    # A task that never read its record: named by task id, created when its publisher did not.
     create = None
-    if kind is Kind.START:
+    if kind is Kind.START and not status.is_read:
+        # Its record, not read yet, may not exist: created when its publisher did not.
         create = functools.partial(task.find_or_record, task_id, request.args, request.kwargs)
-    writer.submit(Event(kind, value, task_id=task_id, record=status, create=create))
+    writer.submit(Event.of(status, kind, value, create=create))
 
 
 def _fail_untracked(task: Task[Any, Any], message: str) -> None:

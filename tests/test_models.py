@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -220,6 +221,24 @@ def test_a_workers_batch_is_one_select_and_one_update_unless_a_backlog(
         3 * size + 1,
         2,
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_task_that_read_its_record_is_still_found_and_locked_with_its_ancestors_at_once(
+    user: User, writer: Writer
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the one-statement forms are PostgreSQL's")
+    root = build(group(step.si(user_id=user.pk) for _ in range(2)))
+    member = get(0, root)
+    status = UserTaskStatus.of_running_task(member.task_id, writer, functools.partial(fresh, member))
+    status.refresh_from_db()  # the task read a field: its record is read now, by its writer
+    assert status.is_read
+    with CaptureQueriesContext(connection) as queries:
+        apply([Event.of(status, Kind.START), Event.of(status, Kind.SUCCEED)])
+    # By its task id, as before it was read: not the general way's separate finding and locking.
+    assert [query["sql"].split()[0] for query in queries] == ["BEGIN", "SELECT", "UPDATE", "COMMIT"]
+    assert (status.state, fresh(root).children_left) == ("Succeeded", 1)
 
 
 @pytest.mark.django_db(transaction=True)
