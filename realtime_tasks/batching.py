@@ -190,7 +190,7 @@ class Writer:
 
 
 def _key(event: Event) -> Any:
-    """What names an event's record: its uuid or, for a task's record not read yet, its task id."""
+    """What names an event's record: its uuid or, for a running task's record, its task id."""
     return event.uuid or event.task_id
 
 
